@@ -1,0 +1,60 @@
+"""Sending outbound messages through the channel's registered sender, visibly."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import DeliveryStatus, Message
+from ..outbound import DeliveryError, DeliveryRetry, sender_for
+from .events import Actor, event_record
+
+MAX_ATTEMPTS = 6
+
+
+def message_deliver(*, message_id: int, final_attempt: bool = False) -> str:
+    """Hand a queued message to its channel's sender. Returns the new delivery status.
+
+    Idempotent: a message already sent (or being handled by another worker) is left alone.
+    Raises DeliveryRetry for a temporary failure unless this is the final attempt, in which
+    case the message is marked failed with the reason."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
+        if message is None or message.delivery_status not in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING):
+            return message.delivery_status if message else "missing"
+        message.delivery_status = DeliveryStatus.SENDING
+        message.delivery_attempts += 1
+        message.save(update_fields=["delivery_status", "delivery_attempts"])
+
+    sender = sender_for(message.channel)
+    try:
+        if sender is None:
+            raise DeliveryError(_("No channel is set up to send %(channel)s messages.") % {"channel": message.get_channel_display()})
+        provider_id = sender(message)
+    except DeliveryRetry as exc:
+        if not final_attempt:
+            Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.QUEUED, delivery_error=str(exc))
+            raise
+        return _fail(message, str(exc))
+    except DeliveryError as exc:
+        return _fail(message, str(exc))
+
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(
+            delivery_status=DeliveryStatus.SENT,
+            external_id=provider_id or None,
+            sent_at=timezone.now(),
+            delivery_error="",
+        )
+        event_record(obj=message, ticket=message.ticket, verb="delivered", new=DeliveryStatus.SENT,
+                     data={"provider_id": provider_id}, actor=Actor.system())
+    return DeliveryStatus.SENT
+
+
+def _fail(message: Message, reason: str) -> str:
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.FAILED, delivery_error=reason)
+        event_record(obj=message, ticket=message.ticket, verb="delivery_failed", new=DeliveryStatus.FAILED,
+                     data={"reason": reason}, actor=Actor.system())
+    return DeliveryStatus.FAILED
