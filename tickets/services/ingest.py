@@ -135,7 +135,10 @@ def _thread_target(inbound: InboundMessage, customer: Customer) -> tuple[Ticket 
     if candidate is None and inbound.channel in CONVERSATIONAL_CHANNELS:
         since = timezone.now() - timedelta(days=settings.HELPDESK_THREAD_WINDOW_DAYS)
         candidate = (
-            Ticket.objects.filter(requester=customer, status__in=UNSOLVED_STATUSES, updated_at__gte=since)
+            # Solved counts too: "it's still broken" right after solving reopens the ticket.
+            Ticket.objects.filter(
+                requester=customer, status__in=(*UNSOLVED_STATUSES, TicketStatus.SOLVED), updated_at__gte=since
+            )
             .order_by("-updated_at")
             .first()
         )

@@ -1,0 +1,94 @@
+"""Outbound delivery: a queued reply is handed to its channel's sender, and the outcome
+(sent with the provider's id, or failed with its reason) is visible on the message.
+
+The senders here are stand-ins registered for the test: real channel adapters (and their
+tests against local provider servers) come with each channel."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import TicketFactory, make_agent
+from tickets.models import DeliveryStatus, Event
+from tickets.outbound import DeliveryError, DeliveryRetry, sender_register, sender_unregister
+from tickets.services.delivery import message_deliver
+from tickets.services.tickets import ticket_reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def telegram_sender():
+    sent = []
+
+    def send(message):
+        sent.append(message.body_text)
+        return f"tg-{len(sent)}"
+
+    sender_register("telegram", send)
+    yield sent
+    sender_unregister("telegram")
+
+
+def test_a_reply_is_sent_after_commit_and_records_the_provider_id(telegram_sender, django_capture_on_commit_callbacks):
+    ticket = TicketFactory(channel="telegram")
+    with django_capture_on_commit_callbacks(execute=True):
+        message = ticket_reply(ticket=ticket, author=make_agent("alice"), body_text="On its way")
+    message.refresh_from_db()
+    assert telegram_sender == ["On its way"]
+    assert message.delivery_status == DeliveryStatus.SENT
+    assert message.external_id == "tg-1" and message.sent_at is not None
+
+
+def test_delivering_twice_sends_once(telegram_sender):
+    message = ticket_reply(ticket=TicketFactory(channel="telegram"), author=make_agent("a"), body_text="Once")
+    assert message_deliver(message_id=message.pk) == DeliveryStatus.SENT
+    assert message_deliver(message_id=message.pk) == DeliveryStatus.SENT
+    assert telegram_sender == ["Once"]
+
+
+def test_a_permanent_failure_is_visible_on_the_ticket():
+    def refuse(message):
+        raise DeliveryError("Recipient blocked the bot (403)")
+
+    sender_register("telegram", refuse)
+    try:
+        message = ticket_reply(ticket=TicketFactory(channel="telegram"), author=make_agent("a"), body_text="Hi")
+        assert message_deliver(message_id=message.pk) == DeliveryStatus.FAILED
+    finally:
+        sender_unregister("telegram")
+    message.refresh_from_db()
+    assert message.delivery_status == DeliveryStatus.FAILED
+    assert message.delivery_error == "Recipient blocked the bot (403)"
+    event = Event.objects.get(verb="delivery_failed")
+    assert event.ticket == message.ticket and event.data["reason"] == "Recipient blocked the bot (403)"
+
+
+def test_a_temporary_failure_requeues_until_the_last_attempt():
+    def flaky(message):
+        raise DeliveryRetry("HTTP 503 from provider")
+
+    sender_register("telegram", flaky)
+    try:
+        message = ticket_reply(ticket=TicketFactory(channel="telegram"), author=make_agent("a"), body_text="Hi")
+        with pytest.raises(DeliveryRetry):
+            message_deliver(message_id=message.pk)
+        message.refresh_from_db()
+        assert message.delivery_status == DeliveryStatus.QUEUED and message.delivery_attempts == 1
+        assert message_deliver(message_id=message.pk, final_attempt=True) == DeliveryStatus.FAILED
+    finally:
+        sender_unregister("telegram")
+    message.refresh_from_db()
+    assert message.delivery_error == "HTTP 503 from provider" and message.delivery_attempts == 2
+
+
+def test_a_channel_without_a_sender_fails_with_a_readable_reason():
+    message = ticket_reply(ticket=TicketFactory(channel="messenger"), author=make_agent("a"), body_text="Hi")
+    assert message_deliver(message_id=message.pk) == DeliveryStatus.FAILED
+    message.refresh_from_db()
+    assert message.delivery_error == "No channel is set up to send Messenger messages."
+
+
+def test_registering_two_senders_for_one_channel_is_refused(telegram_sender):
+    with pytest.raises(ValueError, match="already registered"):
+        sender_register("telegram", lambda m: "x")
