@@ -1,0 +1,69 @@
+"""Ingest throughput: how many inbound messages per second the one ingest service stores,
+and how many queries each costs, over a realistic mix (new customers, replies on open
+conversations, redeliveries).
+
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/ingest.py --messages 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+from _setup import django_setup
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    django_setup()
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.inbound import InboundMessage, InboundSender
+    from tickets.models import Message, Ticket
+    from tickets.services.ingest import message_ingest
+
+    rng = random.Random(args.seed)
+    run = f"{time.time_ns()}"
+    senders = [f"+1555{run[-6:]}{i:04d}" for i in range(max(10, args.messages // 4))]
+    latencies, queries = [], []
+    tickets_before, messages_before = Ticket.objects.count(), Message.objects.count()
+    sent_ids: list[str] = []
+    started = time.perf_counter()
+    for i in range(args.messages):
+        if sent_ids and rng.random() < 0.1:
+            external_id = rng.choice(sent_ids)  # a provider redelivering
+        else:
+            external_id = f"SM{run}-{i}"
+            sent_ids.append(external_id)
+        inbound = InboundMessage(
+            channel="sms",
+            sender=InboundSender("phone", rng.choice(senders)),
+            body_text=f"Message {i}: my order has not arrived yet, can you check?",
+            external_id=external_id,
+        )
+        connection.queries_log.clear()
+        t0 = time.perf_counter()
+        with CaptureQueriesContext(connection) as ctx:
+            message_ingest(inbound=inbound)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        queries.append(len(ctx.captured_queries))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    print(f"database           {connection.vendor}")
+    print(f"messages offered   {args.messages} ({args.messages - len(sent_ids)} redeliveries)")
+    print(f"messages stored    {Message.objects.count() - messages_before}")
+    print(f"tickets opened     {Ticket.objects.count() - tickets_before}")
+    print(f"throughput         {args.messages / elapsed:,.0f} messages/s (one process, tasks in-process)")
+    print(f"latency p50 / p95  {statistics.median(latencies):.2f} ms / {latencies[int(len(latencies) * 0.95)]:.2f} ms")
+    print(f"queries per ingest median {statistics.median(queries):.0f}, max {max(queries)}")
+
+
+if __name__ == "__main__":
+    main()
