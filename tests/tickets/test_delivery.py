@@ -92,3 +92,32 @@ def test_a_channel_without_a_sender_fails_with_a_readable_reason():
 def test_registering_two_senders_for_one_channel_is_refused(telegram_sender):
     with pytest.raises(ValueError, match="already registered"):
         sender_register("telegram", lambda m: "x")
+
+
+def _sent_message(provider_id: str):
+    message = ticket_reply(ticket=TicketFactory(channel="whatsapp"), author=make_agent("s"), body_text="Hi")
+    type(message).objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.SENT, external_id=provider_id)
+    return message
+
+
+def test_provider_reports_move_a_message_forward_and_never_back():
+    from tickets.services.delivery import message_delivery_update
+
+    message = _sent_message("wamid.X")
+    message_delivery_update(channel="whatsapp", external_id="wamid.X", status="read")
+    message_delivery_update(channel="whatsapp", external_id="wamid.X", status="delivered")  # late callback
+    message.refresh_from_db()
+    assert message.delivery_status == DeliveryStatus.READ
+    assert list(Event.objects.filter(field="delivery_status").values_list("old_value", "new_value")) == [("sent", "read")]
+
+
+def test_a_bounce_marks_the_message_failed_with_the_reason():
+    from tickets.services.delivery import message_delivery_update
+
+    message = _sent_message("<out-1@helpdesk.example>")
+    type(message).objects.filter(pk=message.pk).update(channel="email")
+    updated = message_delivery_update(
+        channel="email", external_id="<out-1@helpdesk.example>", status="failed", error="550 5.1.1 user unknown"
+    )
+    assert updated.delivery_status == DeliveryStatus.FAILED and updated.delivery_error == "550 5.1.1 user unknown"
+    assert message_delivery_update(channel="email", external_id="<nobody@x>", status="failed") is None

@@ -58,3 +58,49 @@ def _fail(message: Message, reason: str) -> str:
         event_record(obj=message, ticket=message.ticket, verb="delivery_failed", new=DeliveryStatus.FAILED,
                      data={"reason": reason}, actor=Actor.system())
     return DeliveryStatus.FAILED
+
+
+# Later states never go back to earlier ones (a late "delivered" callback after "read").
+_STATUS_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENDING: 1,
+    DeliveryStatus.SENT: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.READ: 4,
+}
+
+
+def message_delivery_update(*, channel: str, external_id: str, status: str, error: str = "") -> Message | None:
+    """Record what a provider reports about an outbound message we sent (a status callback,
+    a bounce): delivered, read or failed with the reason. Returns the message, or None when
+    no outbound message has that id (the report is then only logged by the caller)."""
+    if status not in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.FAILED):
+        raise ValueError(f"{status!r} is not a delivery status a provider can report.")
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("ticket")
+            .filter(channel=channel, external_id=external_id, direction="outbound")
+            .first()
+        )
+        if message is None:
+            return None
+        old = message.delivery_status
+        if status != DeliveryStatus.FAILED and _STATUS_RANK.get(status, 0) <= _STATUS_RANK.get(old, -1):
+            return message
+        if status == old and error == message.delivery_error:
+            return message
+        message.delivery_status = status
+        message.delivery_error = error[:2000] if status == DeliveryStatus.FAILED else ""
+        message.save(update_fields=["delivery_status", "delivery_error"])
+        event_record(
+            obj=message,
+            ticket=message.ticket,
+            verb="delivery_failed" if status == DeliveryStatus.FAILED else "delivery_status",
+            field="delivery_status",
+            old=old,
+            new=status,
+            data={"reason": error} if error else None,
+            actor=Actor.system(),
+        )
+    return message
