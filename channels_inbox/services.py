@@ -7,7 +7,7 @@ import logging
 from django.db.models import QuerySet
 
 from tickets.models import RawInbound, RawInboundStatus
-from tickets.services.ingest import IngestResult, InboundRejected, message_ingest, raw_inbound_mark
+from tickets.services.ingest import InboundRejected, IngestResult, message_ingest, raw_inbound_mark
 
 from . import registry
 

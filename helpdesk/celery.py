@@ -3,6 +3,7 @@
 With REDIS_URL set, tasks go to a real worker over Redis. With nothing configured the
 settings make Celery run every task in-process (eagerly), so `make run` needs no broker.
 """
+
 import os
 
 from celery import Celery

@@ -39,7 +39,7 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs) -> None:
         number = content.get("watch") if isinstance(content, dict) else None
         if not isinstance(number, int):
-            await self.send_json({"error": "Send {\"watch\": <ticket number>}."})
+            await self.send_json({"error": 'Send {"watch": <ticket number>}.'})
             return
         ticket_id = await self._ticket_id(number)
         if ticket_id is None:

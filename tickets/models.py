@@ -76,12 +76,12 @@ class OrganizationDomain(models.Model):
         verbose_name = _("organization domain")
         verbose_name_plural = _("organization domains")
 
+    def __str__(self) -> str:
+        return self.domain
+
     def save(self, *args, **kwargs):
         self.domain = self.domain.strip().lower().lstrip("@")
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return self.domain
 
 
 class Team(models.Model):
@@ -117,9 +117,7 @@ class AgentProfile(models.Model):
     """What makes a Django user an agent. The role is mirrored in a Django group of the same
     name, which carries the role's permissions (see tickets.roles)."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile")
     role = models.CharField(_("role"), max_length=20, choices=AgentRole.choices, default=AgentRole.AGENT)
     teams = models.ManyToManyField(Team, verbose_name=_("teams"), blank=True, related_name="agents")
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="en")
@@ -150,9 +148,7 @@ class Customer(models.Model):
     )
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="en")
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
-    preferred_channel = models.CharField(
-        _("preferred channel"), max_length=20, choices=Channel.choices, blank=True
-    )
+    preferred_channel = models.CharField(_("preferred channel"), max_length=20, choices=Channel.choices, blank=True)
     tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.STANDARD)
     consent_email = models.BooleanField(_("may be emailed"), default=True)
     consent_sms = models.BooleanField(_("may be sent SMS"), default=True)
@@ -269,9 +265,7 @@ class TicketType(models.TextChoices):
 class Ticket(models.Model):
     number = models.BigIntegerField(_("number"), unique=True, editable=False)
     subject = models.CharField(_("subject"), max_length=255)
-    status = models.CharField(
-        _("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW
-    )
+    status = models.CharField(_("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)
     priority = models.CharField(
         _("priority"), max_length=10, choices=TicketPriority.choices, default=TicketPriority.NORMAL
     )
@@ -608,9 +602,7 @@ class Event(models.Model):
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor_customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
@@ -634,3 +626,6 @@ class TicketNumberCounter(models.Model):
     sequence `tickets_ticket_number_seq` is used instead (see tickets.numbers)."""
 
     last = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"last ticket number {self.last}"

@@ -29,7 +29,9 @@ def ticket_visibility_q(user: AbstractBaseUser | AnonymousUser) -> Q:
     return Q(pk__in=[])
 
 
-def ticket_list(*, user: AbstractBaseUser | AnonymousUser, filters: Mapping[str, Any] | None = None) -> QuerySet[Ticket]:
+def ticket_list(
+    *, user: AbstractBaseUser | AnonymousUser, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Ticket]:
     filters = dict(filters or {})
     qs = Ticket.objects.filter(ticket_visibility_q(user))
     status = filters.get("status")

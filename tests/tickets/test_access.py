@@ -42,8 +42,12 @@ def test_managers_see_every_team(world):
 def test_a_customer_sees_only_their_own_tickets_and_no_internal_notes():
     me, other = CustomerFactory(), CustomerFactory()
     mine, theirs = TicketFactory(requester=me), TicketFactory(requester=other)
-    Message.objects.create(ticket=mine, direction="inbound", author_kind="customer", channel="web", body_text="question")
-    Message.objects.create(ticket=mine, direction="outbound", author_kind="agent", channel="internal", body_text="secret", is_internal=True)
+    Message.objects.create(
+        ticket=mine, direction="inbound", author_kind="customer", channel="web", body_text="question"
+    )
+    Message.objects.create(
+        ticket=mine, direction="outbound", author_kind="agent", channel="internal", body_text="secret", is_internal=True
+    )
     user = make_customer_user(me)
 
     assert list(ticket_list(user=user)) == [mine]

@@ -108,7 +108,9 @@ def test_provider_reports_move_a_message_forward_and_never_back():
     message_delivery_update(channel="whatsapp", external_id="wamid.X", status="delivered")  # late callback
     message.refresh_from_db()
     assert message.delivery_status == DeliveryStatus.READ
-    assert list(Event.objects.filter(field="delivery_status").values_list("old_value", "new_value")) == [("sent", "read")]
+    assert list(Event.objects.filter(field="delivery_status").values_list("old_value", "new_value")) == [
+        ("sent", "read")
+    ]
 
 
 def test_a_bounce_marks_the_message_failed_with_the_reason():

@@ -22,7 +22,9 @@ def test_identities_are_normalised_so_one_sender_is_one_key(kind, raw, expected)
     assert normalize(kind, raw) == expected
 
 
-@pytest.mark.parametrize(("kind", "raw"), [("email", "no-at-sign"), ("email", ""), ("phone", "12"), ("chat", "  "), ("fax", "1")])
+@pytest.mark.parametrize(
+    ("kind", "raw"), [("email", "no-at-sign"), ("email", ""), ("phone", "12"), ("chat", "  "), ("fax", "1")]
+)
 def test_values_that_identify_nobody_are_refused(kind, raw):
     with pytest.raises(InvalidIdentity):
         normalize(kind, raw)

@@ -202,7 +202,9 @@ def test_a_message_about_a_closed_ticket_opens_a_linked_follow_up():
 
 
 def test_an_auto_reply_that_answers_nothing_opens_no_ticket_but_is_kept_raw():
-    raw, _ = raw_inbound_store(channel="email", payload=b"Auto-Submitted: auto-replied\r\n\r\nI am away", external_id="<ooo@x>")
+    raw, _ = raw_inbound_store(
+        channel="email", payload=b"Auto-Submitted: auto-replied\r\n\r\nI am away", external_id="<ooo@x>"
+    )
     result = message_ingest(inbound=email("I am out of office", "<ooo@x>", is_auto_reply=True), raw=raw)
 
     assert result.message is None and result.ticket is None
@@ -230,7 +232,10 @@ def test_html_is_sanitised_and_a_text_version_kept():
             channel="email",
             sender=InboundSender("email", "x@example.com"),
             subject="Hi",
-            body_html='<p onclick="steal()">Hello <b>there</b></p><script>alert(1)</script><a href="javascript:x()">link</a>',
+            body_html=(
+                '<p onclick="steal()">Hello <b>there</b></p><script>alert(1)</script>'
+                '<a href="javascript:x()">link</a>'
+            ),
             external_id="<h1@example.com>",
         )
     )

@@ -51,11 +51,18 @@ def test_an_agent_sees_a_new_message_arrive_and_can_watch_a_ticket():
         assert connected
 
         result = await sync_to_async(message_ingest)(
-            inbound=InboundMessage(channel="sms", sender=InboundSender("phone", "+15550199"), body_text="Hi", external_id="SMlive")
+            inbound=InboundMessage(
+                channel="sms", sender=InboundSender("phone", "+15550199"), body_text="Hi", external_id="SMlive"
+            )
         )
         # After commit the follow-up task runs (in-process in this test) and pushes the event.
         event = await communicator.receive_json_from(timeout=5)
-        assert event == {"kind": "message", "ticket": result.ticket.number, "message": result.message.pk, "channel": "sms"}
+        assert event == {
+            "kind": "message",
+            "ticket": result.ticket.number,
+            "message": result.message.pk,
+            "channel": "sms",
+        }
 
         await communicator.send_json_to({"watch": result.ticket.number})
         assert await communicator.receive_json_from(timeout=5) == {"watching": result.ticket.number}

@@ -86,7 +86,9 @@ def test_unknown_status_is_refused(actor):
 
 def test_every_status_change_leaves_an_event_with_old_and_new(actor, agent):
     ticket = walk(TicketFactory(), actor, "open", "solved", "open")
-    rows = list(Event.objects.filter(ticket=ticket, field="status").values_list("verb", "old_value", "new_value", "actor_user"))
+    rows = list(
+        Event.objects.filter(ticket=ticket, field="status").values_list("verb", "old_value", "new_value", "actor_user")
+    )
     assert rows == [
         ("changed", "new", "open", agent.pk),
         ("changed", "open", "solved", agent.pk),
@@ -99,7 +101,12 @@ def test_field_updates_record_one_event_per_changed_field(actor):
     team = TeamFactory(name="Billing")
     ticket_update(
         ticket=ticket,
-        changes={"priority": TicketPriority.URGENT, "team": team, "subject": ticket.subject, "custom_fields": {"order": "A-1"}},
+        changes={
+            "priority": TicketPriority.URGENT,
+            "team": team,
+            "subject": ticket.subject,
+            "custom_fields": {"order": "A-1"},
+        },
         actor=actor,
     )
     ticket.refresh_from_db()
@@ -158,7 +165,11 @@ def test_a_reply_goes_out_on_the_channel_the_customer_last_used(agent):
 
     first = message_ingest(
         inbound=InboundMessage(
-            channel="email", sender=InboundSender("email", "c@example.com"), subject="Hi", body_text="Hi", external_id="<e1@x>"
+            channel="email",
+            sender=InboundSender("email", "c@example.com"),
+            subject="Hi",
+            body_text="Hi",
+            external_id="<e1@x>",
         )
     )
     Message.objects.create(

@@ -30,7 +30,9 @@ def message_deliver(*, message_id: int, final_attempt: bool = False) -> str:
     sender = sender_for(message.channel)
     try:
         if sender is None:
-            raise DeliveryError(_("No channel is set up to send %(channel)s messages.") % {"channel": message.get_channel_display()})
+            raise DeliveryError(
+                _("No channel is set up to send %(channel)s messages.") % {"channel": message.get_channel_display()}
+            )
         provider_id = sender(message)
     except DeliveryRetry as exc:
         if not final_attempt:
@@ -47,16 +49,28 @@ def message_deliver(*, message_id: int, final_attempt: bool = False) -> str:
             sent_at=timezone.now(),
             delivery_error="",
         )
-        event_record(obj=message, ticket=message.ticket, verb="delivered", new=DeliveryStatus.SENT,
-                     data={"provider_id": provider_id}, actor=Actor.system())
+        event_record(
+            obj=message,
+            ticket=message.ticket,
+            verb="delivered",
+            new=DeliveryStatus.SENT,
+            data={"provider_id": provider_id},
+            actor=Actor.system(),
+        )
     return DeliveryStatus.SENT
 
 
 def _fail(message: Message, reason: str) -> str:
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.FAILED, delivery_error=reason)
-        event_record(obj=message, ticket=message.ticket, verb="delivery_failed", new=DeliveryStatus.FAILED,
-                     data={"reason": reason}, actor=Actor.system())
+        event_record(
+            obj=message,
+            ticket=message.ticket,
+            verb="delivery_failed",
+            new=DeliveryStatus.FAILED,
+            data={"reason": reason},
+            actor=Actor.system(),
+        )
     return DeliveryStatus.FAILED
 
 

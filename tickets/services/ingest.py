@@ -78,7 +78,9 @@ def raw_inbound_store(
         raise InboundRejected(_("Unknown channel %(channel)s.") % {"channel": channel})
     external_id = (external_id or "").strip()[:512] or None
     if external_id:
-        bumped = RawInbound.objects.filter(channel=channel, external_id=external_id).update(deliveries=F("deliveries") + 1)
+        bumped = RawInbound.objects.filter(channel=channel, external_id=external_id).update(
+            deliveries=F("deliveries") + 1
+        )
         if bumped:
             return RawInbound.objects.get(channel=channel, external_id=external_id), False
     try:
@@ -129,7 +131,9 @@ def _thread_target(inbound: InboundMessage, customer: Customer) -> tuple[Ticket 
             .select_related("merged_into")
             .first()
         ) or (
-            Ticket.objects.filter(number=inbound.ticket_number, followers=customer).select_related("merged_into").first()
+            Ticket.objects.filter(number=inbound.ticket_number, followers=customer)
+            .select_related("merged_into")
+            .first()
         )
         how = "ticket_number" if candidate else how
     if candidate is None and inbound.channel in CONVERSATIONAL_CHANNELS:
@@ -206,15 +210,24 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
 
     with transaction.atomic():
         if external_id:
-            existing = Message.objects.filter(channel=inbound.channel, external_id=external_id).select_related("ticket").first()
+            existing = (
+                Message.objects.filter(channel=inbound.channel, external_id=external_id)
+                .select_related("ticket")
+                .first()
+            )
             if existing is not None:
                 if raw is not None and raw.status != RawInboundStatus.PROCESSED:
                     raw_inbound_mark(raw=raw, status=RawInboundStatus.DUPLICATE)
-                return IngestResult(message=existing, ticket=existing.ticket, customer=existing.author_customer, duplicate=True)
+                return IngestResult(
+                    message=existing, ticket=existing.ticket, customer=existing.author_customer, duplicate=True
+                )
 
         try:
             customer, _created = customer_resolve(
-                kind=inbound.sender.kind, value=inbound.sender.value, name=inbound.sender.name, language=inbound.language
+                kind=inbound.sender.kind,
+                value=inbound.sender.value,
+                name=inbound.sender.name,
+                language=inbound.language,
             )
         except InvalidIdentity as exc:
             raise InboundRejected(str(exc)) from exc

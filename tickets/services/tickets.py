@@ -160,7 +160,9 @@ def ticket_update(*, ticket: Ticket, changes: Mapping[str, Any], actor: Actor) -
     custom fields; only the keys given are touched. Status has its own service."""
     unknown = set(changes) - _UPDATABLE
     if unknown:
-        raise ValidationError(_("These ticket fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
+        raise ValidationError(
+            _("These ticket fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     _check_can_change(ticket, actor)
     if "assignee" in changes and changes["assignee"] is not None:
         _check_assignable(changes["assignee"])
@@ -177,7 +179,9 @@ def ticket_update(*, ticket: Ticket, changes: Mapping[str, Any], actor: Actor) -
         if not diffs:
             return ticket
         locked.updated_at = timezone.now()
-        locked.full_clean(exclude=["number", "requester", "organization", "team", "assignee", "follow_up_of", "merged_into"])
+        locked.full_clean(
+            exclude=["number", "requester", "organization", "team", "assignee", "follow_up_of", "merged_into"]
+        )
         locked.save(update_fields=[f for f, _o, _n in diffs] + ["updated_at"])
         for field, old, new in diffs:
             verb = "assigned" if field == "assignee" else "changed"
@@ -244,7 +248,9 @@ def ticket_reply(
     if not text:
         raise ValidationError(_("A reply needs some text."))
     if ticket.status == TicketStatus.CLOSED and not is_internal:
-        raise ValidationError(_("Ticket #%(number)s is closed; open a follow-up to write to the customer.") % {"number": ticket.number})
+        raise ValidationError(
+            _("Ticket #%(number)s is closed; open a follow-up to write to the customer.") % {"number": ticket.number}
+        )
     now = timezone.now()
     with transaction.atomic():
         message = Message.objects.create(
@@ -302,7 +308,9 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     if actor.user is not None and not actor.user.has_perm("tickets.merge_ticket"):
         raise PermissionDenied(_("Your role cannot merge tickets."))
     if target.status == TicketStatus.CLOSED:
-        raise ValidationError(_("Ticket #%(number)s is closed and cannot take more messages.") % {"number": target.number})
+        raise ValidationError(
+            _("Ticket #%(number)s is closed and cannot take more messages.") % {"number": target.number}
+        )
     now = timezone.now()
     with transaction.atomic():
         moved = Message.objects.filter(ticket=source).update(ticket=target)
@@ -313,8 +321,13 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
         Ticket.objects.filter(pk=target.pk).update(updated_at=now)
         source.refresh_from_db()
         event_record(
-            obj=source, verb="merged", field="status", old=old_status, new=TicketStatus.CLOSED,
-            data={"into": target.number, "messages_moved": moved}, actor=actor,
+            obj=source,
+            verb="merged",
+            field="status",
+            old=old_status,
+            new=TicketStatus.CLOSED,
+            data={"into": target.number, "messages_moved": moved},
+            actor=actor,
         )
         event_record(obj=target, verb="merged_in", data={"from": source.number, "messages_moved": moved}, actor=actor)
     return target

@@ -22,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="Also payloads already processed.")
 
     def handle(self, *args, ids: list[int], channel: str | None, all: bool, **options) -> None:
-        qs = RawInbound.objects.filter(pk__in=ids) if ids else raw_inbound_replayable(channel=channel, include_processed=all)
+        qs = (
+            RawInbound.objects.filter(pk__in=ids)
+            if ids
+            else raw_inbound_replayable(channel=channel, include_processed=all)
+        )
         pks = list(qs.values_list("pk", flat=True))
         if not pks:
             self.stdout.write("Nothing to replay.")
