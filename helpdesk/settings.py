@@ -71,9 +71,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "helpdesk",
     "tickets",
+    "apitokens",
     "channels_inbox",
     "kb",
     "metrics",
@@ -205,15 +207,29 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "support@helpdesk.localhost")
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tickets.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "tickets.api.pagination.ApiCursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "tickets.api.exceptions.api_exception_handler",
+    # Requests per user; a throttled request gets 429 and Retry-After.
+    "DEFAULT_THROTTLE_RATES": {"api": env("API_THROTTLE_RATE", "1200/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Help desk API",
+    "DESCRIPTION": "Tickets, messages, customers and the rest of the help desk. "
+    "Authenticate with `Authorization: Token <key>` (python manage.py create_api_token USERNAME).",
     "VERSION": "1",
+    # The docs UI comes from the drf-spectacular-sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "tickets.models.Channel"},
 }
 
 # --- Help desk behaviour -----------------------------------------------------------------------
@@ -224,6 +240,12 @@ HELPDESK_TICKET_NUMBER_START = env_int("HELPDESK_TICKET_NUMBER_START", 1000)
 HELPDESK_THREAD_WINDOW_DAYS = env_int("HELPDESK_THREAD_WINDOW_DAYS", 7)
 # Attachments larger than this are not stored; the message keeps a note saying why.
 HELPDESK_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+
+# The help desk's own email addresses (comma-separated): never treated as customers or
+# followers. DEFAULT_FROM_EMAIL is always included.
+HELPDESK_EMAIL_ADDRESSES = env_list("HELPDESK_EMAIL_ADDRESSES")
+# Raw emails larger than this are kept, but only their headers are parsed; the ticket says why.
+HELPDESK_MAX_EMAIL_BYTES = env_int("HELPDESK_MAX_EMAIL_BYTES", 50 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
