@@ -6,3 +6,9 @@ class ChannelsInboxConfig(AppConfig):
     name = "channels_inbox"
     verbose_name = _("Channels")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Each channel registers its adapter (and through it its outbound sender) once.
+        from .email.adapter import register_email_adapter
+
+        register_email_adapter()
