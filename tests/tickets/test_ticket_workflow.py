@@ -175,7 +175,13 @@ def test_a_reply_goes_out_on_the_channel_the_customer_last_used(agent):
     Message.objects.create(
         ticket=first.ticket, direction="inbound", author_kind="customer", channel="sms", body_text="also by sms"
     )
-    reply = ticket_reply(ticket=first.ticket, author=agent, body_text="Answering")
+    from tickets.outbound import sender_register, sender_unregister
+
+    sender_register("sms", lambda message: "SMout")  # stand-in: the SMS adapter comes with its channel
+    try:
+        reply = ticket_reply(ticket=first.ticket, author=agent, body_text="Answering")
+    finally:
+        sender_unregister("sms")
     assert reply.channel == "sms"
 
 
@@ -222,3 +228,31 @@ def test_ticket_numbers_are_unique_and_increasing(actor):
     customer = CustomerFactory()
     numbers = [ticket_create(requester=customer, subject=f"t{i}", channel="web", actor=actor).number for i in range(5)]
     assert numbers == sorted(numbers) and len(set(numbers)) == 5
+
+
+def test_a_reply_to_a_web_form_ticket_goes_by_email_when_email_can_send(agent):
+    from tests.factories import IdentityFactory
+    from tickets.outbound import sender_for, sender_register, sender_unregister
+
+    customer = CustomerFactory()
+    IdentityFactory(customer=customer, kind="email", value="webform-user@example.com")
+    ticket = TicketFactory(channel="web", requester=customer)
+    registered_here = sender_for("email") is None
+    if registered_here:
+        sender_register("email", lambda message: "<id@x>")
+    try:
+        assert ticket_reply(ticket=ticket, author=agent, body_text="Answer").channel == "email"
+    finally:
+        if registered_here:
+            sender_unregister("email")
+
+
+def test_a_reply_that_no_channel_can_carry_stays_on_the_last_channel_and_fails_visibly(agent):
+    ticket = TicketFactory(channel="api", requester=CustomerFactory())
+    reply = ticket_reply(ticket=ticket, author=agent, body_text="Answer")
+    assert reply.channel == "api"
+    from tickets.services.delivery import message_deliver
+
+    assert message_deliver(message_id=reply.pk) == DeliveryStatus.FAILED
+    reply.refresh_from_db()
+    assert reply.delivery_error == "No channel is set up to send API messages."

@@ -258,7 +258,7 @@ def ticket_reply(
             direction=MessageDirection.OUTBOUND,
             author_kind=AuthorKind.AGENT,
             author_user=author,
-            channel=Channel.INTERNAL if is_internal else (channel or _reply_channel(ticket)),
+            channel=Channel.INTERNAL if is_internal else (channel or reply_channel_for(ticket)),
             subject=ticket.subject,
             body_text=text,
             body_html=clean_html,
@@ -290,15 +290,40 @@ def ticket_reply(
     return message
 
 
-def _reply_channel(ticket: Ticket) -> str:
-    """Answer on the channel the customer last wrote on."""
+# A customer's identity kind -> the channel that can write back to it.
+_IDENTITY_CHANNEL = {
+    "email": Channel.EMAIL,
+    "phone": Channel.SMS,
+    "whatsapp": Channel.WHATSAPP,
+    "messenger": Channel.MESSENGER,
+    "instagram": Channel.INSTAGRAM,
+    "telegram": Channel.TELEGRAM,
+    "chat": Channel.CHAT,
+}
+
+
+def reply_channel_for(ticket: Ticket) -> str:
+    """Answer on the channel the customer last wrote on. When that channel cannot send (a
+    web form, the API), use the customer's preferred channel, then any channel one of their
+    identities can be reached on (email first), provided a sender is set up for it."""
+    from ..outbound import sender_for
+
     last = (
         ticket.messages.filter(direction=MessageDirection.INBOUND)
         .order_by("-created_at", "-id")
         .values_list("channel", flat=True)
         .first()
-    )
-    return last or ticket.channel
+    ) or ticket.channel
+    if sender_for(last) is not None:
+        return last
+    requester = ticket.requester
+    candidates = [requester.preferred_channel] if requester.preferred_channel else []
+    kinds = set(requester.identities.values_list("kind", flat=True))
+    candidates += [channel for kind, channel in _IDENTITY_CHANNEL.items() if kind in kinds]
+    for channel in candidates:
+        if sender_for(channel) is not None:
+            return channel
+    return last  # nothing can reach the customer: the delivery fails visibly with the reason
 
 
 def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
