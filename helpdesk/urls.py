@@ -2,6 +2,7 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from . import views
@@ -20,6 +21,6 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-admin.site.site_header = "Help desk administration"
-admin.site.site_title = "Help desk admin"
-admin.site.index_title = "Settings and data"
+admin.site.site_header = _("Help desk administration")
+admin.site.site_title = _("Help desk admin")
+admin.site.index_title = _("Settings and data")

@@ -62,15 +62,15 @@ from .models import (
 )
 from .services.agents import agent_set_role
 from .services.events import Actor, event_record, event_record_changes
-from .services.tickets import ticket_change_status, ticket_create, ticket_tags_set, ticket_update
+from .services.tickets import (
+    TICKET_UPDATABLE_FIELDS,
+    ticket_change_status,
+    ticket_create,
+    ticket_tags_set,
+    ticket_update,
+)
 
 User = get_user_model()
-
-# Ticket fields the admin changes through `ticket_update` (status and tags have their own
-# services; the rest of a ticket is written by the workflow, not by hand).
-TICKET_UPDATABLE_FIELDS = (
-    "subject", "priority", "type", "team", "assignee", "organization", "custom_fields", "language",
-)
 
 # Object types that appear in the audit log, for the Event list filter (a fixed list: a
 # DISTINCT over millions of events would make the page slow).

@@ -27,6 +27,16 @@ from ..inbound import InboundMessage, InboundSender
 from ..models import Customer, Event, IdentityKind, Message, Organization, Tag, Team, Ticket
 from ..selectors import ticket_get, ticket_list
 from ..services.customers import customer_create, customer_resolve, identity_add
+from ..services.directory import (
+    customer_update,
+    identity_owner,
+    organization_create,
+    organization_update,
+    tag_create,
+    tag_update,
+    team_create,
+    team_update,
+)
 from ..services.events import Actor
 from ..services.ingest import message_ingest
 from ..services.tickets import (
@@ -62,16 +72,6 @@ from .serializers import (
     TicketCreateSerializer,
     TicketSerializer,
     TicketUpdateSerializer,
-)
-from .services import (
-    customer_update,
-    identity_owner,
-    organization_create,
-    organization_update,
-    tag_create,
-    tag_update,
-    team_create,
-    team_update,
 )
 from .throttling import ApiUserRateThrottle
 

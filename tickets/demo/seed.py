@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Max
@@ -49,9 +48,9 @@ from ..models import (
     Tag,
     Team,
     Ticket,
-    TicketNumberCounter,
     TicketStatus,
 )
+from ..numbers import ticket_numbers_reserve
 from ..services.agents import agent_create
 from ..services.customers import customer_create, identity_add
 from ..services.events import Actor, event_record
@@ -141,28 +140,6 @@ PRIORITY_WEIGHTS = {"low": 18, "normal": 57, "high": 18, "urgent": 7}
 # Solved tickets close automatically after this long without a reply.
 AUTO_CLOSE_AFTER = timedelta(days=4)
 HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 4, 7, 11, 14, 14, 13, 11, 12, 13, 13, 12, 10, 8, 7, 6, 4, 3, 2]
-
-
-def ticket_numbers_reserve(count: int) -> list[int]:
-    """`count` fresh ticket numbers in ascending order, taken in one round trip.
-
-    PostgreSQL: from the `tickets_ticket_number_seq` sequence. SQLite: by advancing the
-    counter row exactly as `tickets.numbers.ticket_number_next` does, so numbers handed out
-    later by the service continue after these. Call inside the transaction that stores the
-    tickets on SQLite."""
-    if count <= 0:
-        return []
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval('tickets_ticket_number_seq') FROM generate_series(1, %s)", [count])
-            return sorted(int(row[0]) for row in cursor.fetchall())
-    counter, _created = TicketNumberCounter.objects.select_for_update().get_or_create(
-        pk=1, defaults={"last": settings.HELPDESK_TICKET_NUMBER_START - 1}
-    )
-    first = counter.last + 1
-    counter.last += count
-    counter.save(update_fields=["last"])
-    return list(range(first, first + count))
 
 
 @dataclass

@@ -151,14 +151,23 @@ def _refresh(target: Ticket, source: Ticket) -> None:
         setattr(target, field.attname, getattr(source, field.attname))
 
 
-# Fields ticket_update may change, and how to check a new value.
-_UPDATABLE = {"subject", "priority", "type", "team", "assignee", "organization", "custom_fields", "language"}
+# Fields ticket_update may change (status and tags have their own services).
+TICKET_UPDATABLE_FIELDS = (
+    "subject",
+    "priority",
+    "type",
+    "team",
+    "assignee",
+    "organization",
+    "custom_fields",
+    "language",
+)
 
 
 def ticket_update(*, ticket: Ticket, changes: Mapping[str, Any], actor: Actor) -> Ticket:
     """Change any of subject, priority, type, team, assignee, organization, language or
     custom fields; only the keys given are touched. Status has its own service."""
-    unknown = set(changes) - _UPDATABLE
+    unknown = set(changes) - set(TICKET_UPDATABLE_FIELDS)
     if unknown:
         raise ValidationError(
             _("These ticket fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}

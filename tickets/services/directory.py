@@ -1,6 +1,6 @@
-"""Small writes the API needs that tickets.services does not offer yet: customer updates and
+"""Directory writes: customer updates and
 organization / team / tag create and update. Each checks input, saves, and records an Event,
-like the services in tickets.services (and belongs there once its owners take it)."""
+like the other services."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from ..models import Customer, Identity, Organization, Tag, Team
-from ..services.events import Actor, event_record, event_record_changes
+from .events import Actor, event_record, event_record_changes
 
 
 def _apply_changes(*, obj: models.Model, changes: Mapping[str, Any], allowed: set[str], actor: Actor) -> models.Model:
