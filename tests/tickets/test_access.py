@@ -104,3 +104,31 @@ def test_the_agent_workspace_refuses_customers_and_hides_other_teams_tickets(cli
 def test_the_workspace_asks_anonymous_visitors_to_sign_in(client):
     response = client.get(reverse("agent:home"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("agent:login"))
+
+
+def test_the_ticket_page_tells_the_story_in_sentences(client):
+    from tickets.inbound import InboundMessage, InboundSender
+    from tickets.services.events import Actor
+    from tickets.services.ingest import message_ingest
+    from tickets.services.tickets import ticket_change_status, ticket_update
+
+    result = message_ingest(
+        inbound=InboundMessage(
+            channel="sms",
+            sender=InboundSender("phone", "+15550142", name="Ana Souza"),
+            body_text="My parcel is lost",
+            external_id="SMstory",
+        )
+    )
+    agent = make_agent("maria")
+    agent.first_name, agent.last_name = "Maria", "Lopes"
+    agent.save()
+    ticket_update(ticket=result.ticket, changes={"priority": "urgent"}, actor=Actor.agent(agent))
+    ticket_change_status(ticket=result.ticket, status="pending", actor=Actor.agent(agent))
+
+    client.force_login(agent)
+    page = client.get(reverse("agent:ticket", args=[result.ticket.number])).content.decode()
+    assert "Ana Souza opened the ticket" in page
+    assert "Maria Lopes changed priority from Normal to Urgent" in page
+    assert "Maria Lopes changed status from New to Pending" in page
+    assert "My parcel is lost" in page
