@@ -56,9 +56,12 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check .
 
-# Debian's Chromium for the browser tests (Playwright cannot download a browser here).
+# Debian's Chromium for the browser tests (Playwright cannot download a browser here), and
+# Dovecot for the IMAP tests (a throwaway server per test run).
 browser:
 	@if [ ! -x $(CHROMIUM) ]; then scripts/apt-install.sh chromium; fi
+	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+		scripts/apt-install.sh dovecot-core dovecot-imapd; fi
 
 # PostgreSQL and Redis come from DATABASE_URL / REDIS_URL, the usual loopback ports, or
 # throwaway servers that scripts/test-services.sh starts and stops around the run.

@@ -9,6 +9,8 @@ class ChannelsInboxConfig(AppConfig):
 
     def ready(self) -> None:
         # Each channel registers its adapter (and through it its outbound sender) once.
+        from .email.acknowledgement import connect_email_signals
         from .email.adapter import register_email_adapter
 
         register_email_adapter()
+        connect_email_signals()

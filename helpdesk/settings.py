@@ -155,7 +155,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "helpdesk")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_RESULT_EXPIRES = 3600
-CELERY_BEAT_SCHEDULE: dict = {}
+HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
+# Periodic work, run by Celery beat (`make beat`).
+CELERY_BEAT_SCHEDULE: dict = {
+    "email-mailboxes-poll": {
+        "task": "channels_inbox.email_mailboxes_poll",
+        "schedule": float(HELPDESK_IMAP_POLL_SECONDS),
+    },
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth ------------------------------------------------------------------------------------
@@ -246,6 +253,16 @@ HELPDESK_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_MAX_ATTACHMENT_BYTES", 25 * 10
 HELPDESK_EMAIL_ADDRESSES = env_list("HELPDESK_EMAIL_ADDRESSES")
 # Raw emails larger than this are kept, but only their headers are parsed; the ticket says why.
 HELPDESK_MAX_EMAIL_BYTES = env_int("HELPDESK_MAX_EMAIL_BYTES", 50 * 1024 * 1024)
+
+# Fernet key(s) encrypting mailbox passwords at rest, comma-separated (the first encrypts, all
+# decrypt, for rotation). Empty: derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", "")
+HELPDESK_IMAP_POLL_LOCK_SECONDS = env_int("HELPDESK_IMAP_POLL_LOCK_SECONDS", 600)
+HELPDESK_IMAP_BATCH_SIZE = env_int("HELPDESK_IMAP_BATCH_SIZE", 200)
+HELPDESK_IMAP_TIMEOUT = env_int("HELPDESK_IMAP_TIMEOUT", 60)
+HELPDESK_SMTP_TIMEOUT = env_int("HELPDESK_SMTP_TIMEOUT", 30)
+# At most this many acknowledgements per customer address per hour.
+HELPDESK_EMAIL_ACK_PER_HOUR = env_int("HELPDESK_EMAIL_ACK_PER_HOUR", 3)
 
 LOGGING = {
     "version": 1,

@@ -21,10 +21,11 @@ from collections.abc import Mapping
 from django.conf import settings
 
 from tickets.inbound import InboundAttachment, InboundMessage, InboundSender
-from tickets.models import DeliveryStatus, RawInbound
+from tickets.models import DeliveryStatus, Message, RawInbound
 from tickets.services.delivery import message_delivery_update
 
 from .. import registry
+from .outbound import email_send
 from .parser import DEFAULT_MAX_MESSAGE_BYTES, EmailAddress, ParsedEmail, email_parse, message_id_normalise
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,10 @@ class EmailAdapter(registry.ChannelAdapter):
             logger.info("Email bounce %s: %s", raw.external_id, outcome)
             return []
         return [inbound_from_parsed(parsed, external_id=raw.external_id or email_external_id(payload))]
+
+    def send(self, message: Message) -> str:
+        """Send over the SMTP server of the ticket's mailbox; returns the Message-ID ("<id@host>")."""
+        return email_send(message)
 
 
 def _sender(person: EmailAddress) -> InboundSender:

@@ -335,6 +335,38 @@ def reply_channel_for(ticket: Ticket) -> str:
     return last  # nothing can reach the customer: the delivery fails visibly with the reason
 
 
+def system_message_queue(
+    *, ticket: Ticket, channel: str, body_text: str, kind: str, metadata: Mapping[str, Any] | None = None
+) -> Message:
+    """Queue an automatic message from the help desk itself to the ticket's customer (e.g. the
+    acknowledgement of a new ticket). It is sent marked as automatic (Auto-Submitted) and,
+    not being an agent's answer, leaves first/last response times alone."""
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=MessageDirection.OUTBOUND,
+            author_kind=AuthorKind.SYSTEM,
+            channel=channel,
+            subject=ticket.subject,
+            body_text=body_text,
+            delivery_status=DeliveryStatus.QUEUED,
+            metadata={"kind": kind, "auto_submitted": True, **dict(metadata or {})},
+            created_at=timezone.now(),
+        )
+        event_record(
+            obj=message,
+            ticket=ticket,
+            verb="system_message_queued",
+            data={"channel": channel, "kind": kind},
+            actor=Actor.system(),
+        )
+        from ..tasks import message_deliver_task
+
+        message_id = message.pk
+        transaction.on_commit(lambda: message_deliver_task.delay(message_id))
+    return message
+
+
 def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
     """Move every message of `source` onto `target` and close `source` for good."""
     if source.pk == target.pk:
