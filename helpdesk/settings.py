@@ -158,6 +158,8 @@ CELERY_RESULT_EXPIRES = 3600
 HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
 # Periodic work, run by Celery beat (`make beat`).
 CELERY_BEAT_SCHEDULE: dict = {
+    # SLA breaches and warnings are found within a minute of their time.
+    "sla-sweep": {"task": "tickets.sla_sweep", "schedule": 60.0, "options": {"expires": 55}},
     "email-mailboxes-poll": {
         "task": "channels_inbox.email_mailboxes_poll",
         "schedule": float(HELPDESK_IMAP_POLL_SECONDS),

@@ -1016,3 +1016,7 @@ class TicketNumberCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # Only useful on SQLite; keep it off the admin index page.
         return {}
 
+
+
+# SLA calendars and policies (it reuses the mixins above, so it is imported last).
+from . import admin_sla  # noqa: E402,F401

@@ -629,3 +629,6 @@ class TicketNumberCounter(models.Model):
 
     def __str__(self) -> str:
         return f"last ticket number {self.last}"
+
+
+from .models_sla import *  # noqa

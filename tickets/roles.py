@@ -53,6 +53,14 @@ _MANAGEMENT = [
     "tickets.view_agentprofile",
     "tickets.view_customfield",
     "tickets.view_rawinbound",
+    # SLA: managers keep the promises, so they edit calendars and policies.
+    *[
+        f"tickets.{action}_{model}"
+        for model in ("slapolicy", "slatarget", "businesscalendar", "businessinterval", "businessholiday")
+        for action in ("view", "add", "change", "delete")
+    ],
+    "tickets.view_slaclock",
+    "tickets.view_slaledgerentry",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

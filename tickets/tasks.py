@@ -60,3 +60,7 @@ def message_deliver_task(self, message_id: int) -> str:
     except DeliveryRetry as exc:
         # Exponential backoff: 10s, 20s, 40s, ... a few minutes at most.
         raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 600)) from exc
+
+
+# Celery discovers only tickets.tasks: make the SLA tasks known to the worker too.
+from .sla.tasks import sla_apply_task, sla_sweep_task  # noqa: E402,F401

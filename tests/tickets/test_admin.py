@@ -11,6 +11,7 @@ from django.forms import CheckboxInput, MultiWidget
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.sla.conftest import sla_one_of_each
 from tickets.models import (
     Attachment,
     Customer,
@@ -121,6 +122,7 @@ def one_of_each(demo_admin):
         Tag: tag, Ticket: ticket, RawInbound: raw, Message: message, Attachment: attachment,
         CustomField: custom, Macro: macro, TicketNumberCounter: counter, Event: Event.objects.first(),
         User: demo_admin, type(demo_admin.agent_profile): demo_admin.agent_profile,
+        **sla_one_of_each(),
     }
 
 

@@ -41,6 +41,7 @@ from ..models import (
     Ticket,
     TicketStatus,
 )
+from ..sla.services import sla_on_customer_message
 from .customers import customer_resolve
 from .events import Actor, event_record
 from .tickets import ticket_change_status, ticket_create
@@ -306,6 +307,8 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
         if not inbound.is_auto_reply and ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED):
             # The customer answered: the ball is back in the team's court.
             ticket_change_status(ticket=ticket, status=TicketStatus.OPEN, actor=actor)
+        if not inbound.is_auto_reply:
+            sla_on_customer_message(ticket=ticket, message=message)
         _followers_add(ticket, inbound.cc, customer, actor)
         if raw is not None:
             raw_inbound_mark(raw=raw, status=RawInboundStatus.PROCESSED)

@@ -33,6 +33,7 @@ from ..models import (
     TicketType,
 )
 from ..numbers import ticket_number_next
+from ..sla.services import sla_apply, sla_on_agent_reply, sla_on_status_change
 from .events import Actor, event_record, event_record_changes
 
 
@@ -85,6 +86,7 @@ def ticket_create(
         if follow_up_of is not None:
             data["follow_up_of"] = follow_up_of.number
         event_record(obj=ticket, verb="created", new=TicketStatus.NEW, data=data, actor=actor)
+        sla_apply(ticket)
         if follow_up_of is not None:
             event_record(
                 obj=follow_up_of,
@@ -142,6 +144,7 @@ def ticket_change_status(*, ticket: Ticket, status: str, actor: Actor) -> Ticket
         locked.save(update_fields=fields)
         verb = "reopened" if old == TicketStatus.SOLVED and status == TicketStatus.OPEN else "changed"
         event_record(obj=locked, verb=verb, field="status", old=old, new=status, actor=actor)
+        sla_on_status_change(ticket=locked, old=old, new=status, actor=actor, now=now)
     _refresh(ticket, locked)
     return ticket
 
@@ -195,6 +198,8 @@ def ticket_update(*, ticket: Ticket, changes: Mapping[str, Any], actor: Actor) -
         for field, old, new in diffs:
             verb = "assigned" if field == "assignee" else "changed"
             event_record_changes(obj=locked, changes=[(field, old, new)], actor=actor, verb=verb)
+        if {"priority", "team", "organization"} & {f for f, _o, _n in diffs}:
+            sla_apply(locked, why="ticket changed")
     _refresh(ticket, locked)
     return ticket
 
@@ -293,6 +298,7 @@ def ticket_reply(
         if not is_internal and ticket.status == TicketStatus.NEW:
             ticket_change_status(ticket=ticket, status=TicketStatus.OPEN, actor=actor)
         if not is_internal:
+            sla_on_agent_reply(ticket=ticket, message=message)
             from ..tasks import message_deliver_task
 
             transaction.on_commit(lambda: message_deliver_task.delay(message.pk))
@@ -395,6 +401,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
             data={"into": target.number, "messages_moved": moved},
             actor=actor,
         )
+        sla_on_status_change(ticket=source, old=old_status, new=TicketStatus.CLOSED, actor=actor)
         event_record(obj=target, verb="merged_in", data={"from": source.number, "messages_moved": moved}, actor=actor)
     return target
 
