@@ -1,0 +1,182 @@
+"""The agent's home: views (queues), filters, search, sort, pages and bulk actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from ..api.filters import TicketFilterSet
+from ..forms import SETTABLE_STATUSES, TICKET_SORTS, BulkActionForm, TicketListForm
+from ..models import Channel, Customer, Organization, Team, TicketPriority, TicketStatus
+from ..selectors import (
+    agent_assignable_list,
+    ticket_priority_rank,
+    ticket_queue,
+    ticket_search,
+    ticket_workspace_counts,
+)
+from .actions import ticket_bulk_apply
+from .common import agent_required, form_error_messages, safe_next
+from .keyset import Key, keyset_page
+
+PAGE_SIZE = 50
+DEFAULT_QUEUE = "unsolved"
+DEFAULT_SORT = "-updated"
+
+# sort key -> the columns it orders by (the id last, to make the order total).
+_SORT_KEYS = {
+    "updated": [Key("updated_at", False, "datetime")],
+    "created": [Key("created_at", False, "datetime")],
+    "number": [Key("number", False)],
+    "priority": [Key("priority_rank", False), Key("updated_at", False, "datetime")],
+}
+_PRIORITY_RANK = {value: rank for rank, value in enumerate(TicketPriority.values)}
+
+# Parameters that belong to the list itself rather than to the FilterSet.
+_LIST_PARAMS = ("queue", "q", "sort", "after", "before", "page")
+
+
+def _sort_keys(sort: str) -> list[Key]:
+    descending = sort.startswith("-")
+    keys = [Key(k.name, descending, k.kind) for k in _SORT_KEYS[sort.lstrip("-")]]
+    return [*keys, Key("id", descending)]
+
+
+def _value_of(ticket: Any, name: str) -> Any:
+    return _PRIORITY_RANK.get(ticket.priority, 0) if name == "priority_rank" else getattr(ticket, name)
+
+
+def _query(params: QueryDict, **changes: str | None) -> str:
+    """The current query string with some parameters replaced (None removes)."""
+    query = params.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value:
+            query[key] = value
+    return query.urlencode()
+
+
+@agent_required
+def home(request: HttpRequest) -> HttpResponse:
+    params = _non_empty(request.GET)
+    controls = TicketListForm(params)
+    controls.is_valid()
+    queue = controls.value("queue", DEFAULT_QUEUE)
+    sort = controls.value("sort", DEFAULT_SORT)
+    search = controls.value("q")
+
+    filterset = TicketFilterSet(data=params, queryset=ticket_queue(user=request.user, queue=queue), request=request)
+    tickets = ticket_search(queryset=filterset.qs, query=search)
+    if sort.lstrip("-") == "priority":
+        tickets = tickets.alias(priority_rank=ticket_priority_rank())
+    page = keyset_page(
+        tickets,
+        keys=_sort_keys(sort),
+        size=PAGE_SIZE,
+        after=controls.value("after"),
+        before=controls.value("before"),
+        value_of=_value_of,
+    )
+    for key in ("after", "before", "page"):
+        params.pop(key, None)
+    return render(
+        request,
+        "tickets/home.html",
+        {
+            "queues": _queues(ticket_workspace_counts(user=request.user)),
+            "queue": queue,
+            "search": search,
+            "sort": sort,
+            "sorts": TICKET_SORTS.items(),
+            "page": page,
+            "filterset": filterset,
+            "f": params,
+            "next_query": _query(params, after=page.next_cursor) if page.next_cursor else "",
+            "previous_query": _query(params, before=page.previous_cursor) if page.previous_cursor else "",
+            "filter_query": params.urlencode(),
+            "list_url": f"{reverse('agent:home')}?{params.urlencode()}",
+            "chips": _chips(params),
+            "statuses": [*TicketStatus.choices, ("unsolved", _("Unsolved"))],
+            "settable_statuses": [(s.value, s.label) for s in SETTABLE_STATUSES],
+            "priorities": TicketPriority.choices,
+            "channels": [c for c in Channel.choices if c[0] != Channel.INTERNAL],
+            "teams": Team.objects.order_by("name"),
+            "agents": agent_assignable_list(),
+            "has_filters": any(k not in _LIST_PARAMS for k in params) or bool(search),
+        },
+    )
+
+
+def _non_empty(query: QueryDict) -> QueryDict:
+    """The query without empty values: a form's blank drop-down means "any", not "blank"."""
+    kept = QueryDict(mutable=True)
+    for key, values in query.lists():
+        kept.setlist(key, [v for v in values if v.strip()])
+        if not kept.getlist(key):
+            del kept[key]
+    return kept
+
+
+def _queues(counts: dict[str, int]) -> list[tuple[str, str, int | None]]:
+    labels = {
+        "mine": _("My open tickets"),
+        "unassigned": _("Unassigned"),
+        "unsolved": _("All unsolved"),
+        "pending": _("Pending"),
+        "on_hold": _("On hold"),
+        "recently_solved": _("Recently solved"),
+        "all": _("All tickets"),
+    }
+    return [(key, label, counts.get(key)) for key, label in labels.items()]
+
+
+def _chips(params: QueryDict) -> list[dict[str, str]]:
+    """Filters set by following a link (a customer, an organization) rather than in the form:
+    shown as removable chips, since there are too many to list in a drop-down."""
+    chips = []
+    for key, model, label in (
+        ("requester", Customer, _("Customer")),
+        ("organization", Organization, _("Organization")),
+    ):
+        value = params.get(key, "")
+        if value.isdigit():
+            obj = model.objects.filter(pk=value).first()
+            if obj is not None:
+                chips.append(
+                    {"name": key, "value": value, "label": f"{label}: {obj}", "remove": _query(params, **{key: None})}
+                )
+    return chips
+
+
+@require_POST
+@agent_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    back = safe_next(request, reverse("agent:home"))
+    form = BulkActionForm(request.POST)
+    if not form.is_valid():
+        for error in form_error_messages(form):
+            messages.error(request, error)
+        return redirect(back)
+    data = form.cleaned_data
+    value = {"assign": data["assignee"], "status": data["status"], "priority": data["priority"], "tag": data["tag"]}
+    result = ticket_bulk_apply(
+        user=request.user, numbers=data["tickets"], action=data["action"], value=value[data["action"]].strip()
+    )
+    if result.done:
+        messages.success(
+            request,
+            ngettext(
+                "Updated %(count)s ticket: %(numbers)s.", "Updated %(count)s tickets: %(numbers)s.", len(result.done)
+            )
+            % {"count": len(result.done), "numbers": ", ".join(f"#{n}" for n in result.done)},
+        )
+    for number, reason in result.failed:
+        messages.error(request, _("#%(number)s not changed: %(reason)s") % {"number": number, "reason": reason})
+    return redirect(back)
