@@ -122,8 +122,13 @@ def ticket_search(*, queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]
             .filter(document=search)
             .values("ticket_id")
         )
-        queryset = queryset.alias(subject_document=SearchVector("subject", config=TICKET_SEARCH_CONFIG))
-        return queryset.filter(Q(subject_document=search) | Q(pk__in=in_messages) | by_number)
+        in_subjects = (
+            Ticket.objects.alias(document=SearchVector("subject", config=TICKET_SEARCH_CONFIG))
+            .filter(document=search)
+            .values("pk")
+        )
+        # One set of ids from both GIN indexes, so the list is not scanned row by row.
+        return queryset.filter(Q(pk__in=in_subjects.union(in_messages)) | by_number)
     in_messages = Message.objects.filter(body_text__icontains=query).values("ticket_id")
     return queryset.filter(Q(subject__icontains=query) | Q(pk__in=in_messages) | by_number)
 
