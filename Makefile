@@ -43,11 +43,7 @@ migrate: install
 
 run: install
 	@DEBUG=$(DEBUG) $(PYTHON) manage.py migrate --noinput
-	@if $(PYTHON) manage.py help --commands | grep -qx seed_demo; then \
-		DEBUG=$(DEBUG) $(PYTHON) manage.py seed_demo --if-empty; \
-	else \
-		echo "warning: manage.py seed_demo is not available; starting without demo data" >&2; \
-	fi
+	@DEBUG=$(DEBUG) SITE_URL=http://$(HOST):$(PORT) $(PYTHON) manage.py seed_demo --if-empty
 	@echo
 	@echo "Help desk: http://$(HOST):$(PORT)/agent/   (Ctrl-C to stop)"
 	@echo
