@@ -11,6 +11,10 @@ class ChannelsInboxConfig(AppConfig):
         # Each channel registers its adapter (and through it its outbound sender) once.
         from .email.acknowledgement import connect_email_signals
         from .email.adapter import register_email_adapter
+        from .telegram.adapter import register_telegram_adapter
+        from .twilio.adapter import register_sms_adapter
 
         register_email_adapter()
+        register_telegram_adapter()
+        register_sms_adapter()
         connect_email_signals()

@@ -1,6 +1,6 @@
 """Provider-facing endpoints, included by the project at /inbound/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,4 +8,6 @@ app_name = "inbound"
 
 urlpatterns = [
     path("email/", views.inbound_email, name="email"),
+    path("", include("channels_inbox.telegram.urls")),  # /inbound/telegram/
+    path("", include("channels_inbox.twilio.urls")),  # /inbound/twilio/sms/ and .../status/
 ]

@@ -266,6 +266,20 @@ HELPDESK_SMTP_TIMEOUT = env_int("HELPDESK_SMTP_TIMEOUT", 30)
 # At most this many acknowledgements per customer address per hour.
 HELPDESK_EMAIL_ACK_PER_HOUR = env_int("HELPDESK_EMAIL_ACK_PER_HOUR", 3)
 
+# Telegram bot: the token never appears in logs or stored fields. With no webhook secret every
+# webhook is refused.
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", "")
+TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", "https://api.telegram.org")
+# Twilio SMS. With no auth token every webhook is refused.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_BASE = env("TWILIO_API_BASE", "https://api.twilio.com")
+# The public https://host Twilio calls (behind a proxy); empty: the request's own URL.
+TWILIO_WEBHOOK_BASE_URL = env("TWILIO_WEBHOOK_BASE_URL", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,1 @@
+"""Telegram: Bot API webhook in (X-Telegram-Bot-Api-Secret-Token), sendMessage out."""

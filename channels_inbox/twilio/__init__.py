@@ -1,0 +1,1 @@
+"""Twilio Programmable Messaging: SMS/MMS webhooks in (X-Twilio-Signature), the Messages API out."""

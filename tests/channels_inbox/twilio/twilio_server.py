@@ -1,0 +1,125 @@
+"""A local Twilio REST API: http.server in a thread on 127.0.0.1, answering Messages.json and
+MMS media the way api.twilio.com does (JSON message resources, JSON errors with code, message,
+more_info and status; HTTP basic auth with account SID and auth token) and recording every
+request."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def form(self) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(self.body.decode(), keep_blank_values=True))
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        scheme, _, value = self.headers.get("Authorization", "").partition(" ")
+        if scheme != "Basic":
+            return None
+        user, _, password = base64.b64decode(value).decode().partition(":")
+        return user, password
+
+
+@dataclass
+class TwilioServer:
+    account_sid: str
+    auth_token: str
+    requests: list[Recorded] = field(default_factory=list)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (content, content type)
+    failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next Messages.json answers
+    sent: int = 0
+
+    def start(self) -> TwilioServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server._handle(self, b"")
+
+            def do_POST(self) -> None:
+                server._handle(self, self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    @property
+    def messages_path(self) -> str:
+        return f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+
+    def media_url(self, name: str, content: bytes, content_type: str) -> str:
+        """Publish one MMS media file; returns its URL as Twilio would put it in MediaUrl<n>."""
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM0001/Media/{name}"
+        self.media[path] = (content, content_type)
+        return self.url + path
+
+    def fail_next(self, status: int, code: int, message: str) -> None:
+        body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+        self.failures.append((status, {**body, "status": status}))
+
+    # --- answering ---------------------------------------------------------------------------
+
+    def _reply(self, handler: BaseHTTPRequestHandler, status: int, payload: Any, content_type: str = "") -> None:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type or "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        recorded = Recorded(handler.command, handler.path, dict(handler.headers.items()), body)
+        self.requests.append(recorded)
+        if recorded.basic_auth() != (self.account_sid, self.auth_token):
+            error = {"code": 20003, "message": "Authenticate", "more_info": "", "status": 401}
+            return self._reply(handler, 401, error)
+        if handler.command == "GET" and handler.path in self.media:
+            content, content_type = self.media[handler.path]
+            return self._reply(handler, 200, content, content_type)
+        if handler.command == "POST" and handler.path == self.messages_path:
+            if self.failures:
+                status, error = self.failures.pop(0)
+                return self._reply(handler, status, error)
+            form = recorded.form()
+            self.sent += 1
+            sid = f"SM{self.sent:032x}"
+            resource = {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "body": form.get("Body"),
+                "status": "queued",
+                "num_segments": "1",
+                "num_media": "0",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "error_code": None,
+                "error_message": None,
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+            }
+            return self._reply(handler, 201, resource)
+        error = {"code": 20404, "message": "The requested resource was not found", "more_info": "", "status": 404}
+        return self._reply(handler, 404, error)
