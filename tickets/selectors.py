@@ -212,11 +212,11 @@ def ticket_reply_channels(*, ticket: Ticket) -> list[str]:
     """Channels an agent can answer this ticket on: the default (reply_channel_for) first, then
     every channel one of the customer's identities can be reached on where a sender is set up."""
     from .outbound import sender_for
-    from .services.tickets import _IDENTITY_CHANNEL, reply_channel_for
+    from .services.tickets import IDENTITY_CHANNEL, reply_channel_for
 
     channels = [reply_channel_for(ticket)]
     kinds = set(ticket.requester.identities.values_list("kind", flat=True))
-    for kind, channel in _IDENTITY_CHANNEL.items():
+    for kind, channel in IDENTITY_CHANNEL.items():
         if kind in kinds and channel not in channels and sender_for(channel) is not None:
             channels.append(channel)
     return channels

@@ -306,7 +306,7 @@ def ticket_reply(
 
 
 # A customer's identity kind -> the channel that can write back to it.
-_IDENTITY_CHANNEL = {
+IDENTITY_CHANNEL = {
     "email": Channel.EMAIL,
     "phone": Channel.SMS,
     "whatsapp": Channel.WHATSAPP,
@@ -334,7 +334,7 @@ def reply_channel_for(ticket: Ticket) -> str:
     requester = ticket.requester
     candidates = [requester.preferred_channel] if requester.preferred_channel else []
     kinds = set(requester.identities.values_list("kind", flat=True))
-    candidates += [channel for kind, channel in _IDENTITY_CHANNEL.items() if kind in kinds]
+    candidates += [channel for kind, channel in IDENTITY_CHANNEL.items() if kind in kinds]
     for channel in candidates:
         if sender_for(channel) is not None:
             return channel

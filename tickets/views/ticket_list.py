@@ -22,7 +22,7 @@ from ..selectors import (
     ticket_search,
     ticket_workspace_counts,
 )
-from .actions import ticket_bulk_apply
+from ..services.workspace import ticket_bulk_apply
 from .common import agent_required, form_error_messages, safe_next
 from .keyset import Key, keyset_page
 

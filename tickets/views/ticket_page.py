@@ -17,7 +17,14 @@ from ..models import Macro, Ticket, TicketStatus
 from ..selectors import customer_recent_tickets, macro_list_for, ticket_get, ticket_reply_channels, ticket_timeline
 from ..services.events import Actor
 from ..services.tickets import ticket_merge, ticket_tags_set, ticket_update
-from .actions import SERVICE_ERRORS, error_text, macro_action_lines, macro_render, macro_status, ticket_respond
+from ..services.workspace import (
+    SERVICE_ERRORS,
+    error_text,
+    macro_action_lines,
+    macro_render,
+    macro_status,
+    ticket_respond,
+)
 from .common import agent_required, form_error_messages
 
 

@@ -1,10 +1,6 @@
-"""What the workspace's buttons do, composed only of the ticket services.
-
-These compose services (bulk changes one ticket at a time, reply + macro + status in one
-transaction); they write nothing themselves except a macro's usage counter. They belong in
-tickets/services (a `macro_apply` service and a `ticket_bulk_*` family) and live here only until
-that package can take them.
-"""
+"""What the workspace's buttons do: bulk changes one ticket at a time, and a reply with a
+macro and a status change in one transaction. Composed of the other ticket services; the only
+write of their own is a macro's usage counter."""
 
 from __future__ import annotations
 
@@ -23,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from ..models import Macro, Message, Team, Ticket
 from ..selectors import ticket_list
-from ..services.events import Actor
-from ..services.tickets import (
+from .events import Actor
+from .tickets import (
     ticket_assign,
     ticket_change_status,
     ticket_reply,
