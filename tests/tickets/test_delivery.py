@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import TicketFactory, make_agent
+from tests.helpers import replace_sender
 from tickets.models import DeliveryStatus, Event
-from tickets.outbound import DeliveryError, DeliveryRetry, sender_register, sender_unregister
+from tickets.outbound import DeliveryError, DeliveryRetry, sender_register
 from tickets.services.delivery import message_deliver
 from tickets.services.tickets import ticket_reply
 
@@ -25,9 +26,8 @@ def telegram_sender():
         sent.append(message.body_text)
         return f"tg-{len(sent)}"
 
-    sender_register("telegram", send)
-    yield sent
-    sender_unregister("telegram")
+    with replace_sender("telegram", send):
+        yield sent
 
 
 def test_a_reply_is_sent_after_commit_and_records_the_provider_id(telegram_sender, django_capture_on_commit_callbacks):
@@ -51,12 +51,9 @@ def test_a_permanent_failure_is_visible_on_the_ticket():
     def refuse(message):
         raise DeliveryError("Recipient blocked the bot (403)")
 
-    sender_register("telegram", refuse)
-    try:
+    with replace_sender("telegram", refuse):
         message = ticket_reply(ticket=TicketFactory(channel="telegram"), author=make_agent("a"), body_text="Hi")
         assert message_deliver(message_id=message.pk) == DeliveryStatus.FAILED
-    finally:
-        sender_unregister("telegram")
     message.refresh_from_db()
     assert message.delivery_status == DeliveryStatus.FAILED
     assert message.delivery_error == "Recipient blocked the bot (403)"
@@ -68,16 +65,13 @@ def test_a_temporary_failure_requeues_until_the_last_attempt():
     def flaky(message):
         raise DeliveryRetry("HTTP 503 from provider")
 
-    sender_register("telegram", flaky)
-    try:
+    with replace_sender("telegram", flaky):
         message = ticket_reply(ticket=TicketFactory(channel="telegram"), author=make_agent("a"), body_text="Hi")
         with pytest.raises(DeliveryRetry):
             message_deliver(message_id=message.pk)
         message.refresh_from_db()
         assert message.delivery_status == DeliveryStatus.QUEUED and message.delivery_attempts == 1
         assert message_deliver(message_id=message.pk, final_attempt=True) == DeliveryStatus.FAILED
-    finally:
-        sender_unregister("telegram")
     message.refresh_from_db()
     assert message.delivery_error == "HTTP 503 from provider" and message.delivery_attempts == 2
 

@@ -175,13 +175,10 @@ def test_a_reply_goes_out_on_the_channel_the_customer_last_used(agent):
     Message.objects.create(
         ticket=first.ticket, direction="inbound", author_kind="customer", channel="sms", body_text="also by sms"
     )
-    from tickets.outbound import sender_register, sender_unregister
+    from tests.helpers import replace_sender
 
-    sender_register("sms", lambda message: "SMout")  # stand-in: the SMS adapter comes with its channel
-    try:
+    with replace_sender("sms", lambda message: "SMout"):
         reply = ticket_reply(ticket=first.ticket, author=agent, body_text="Answering")
-    finally:
-        sender_unregister("sms")
     assert reply.channel == "sms"
 
 
