@@ -13,8 +13,10 @@ class ChannelsInboxConfig(AppConfig):
         from .email.adapter import register_email_adapter
         from .telegram.adapter import register_telegram_adapter
         from .twilio.adapter import register_sms_adapter
+        from .webform.adapter import register_web_adapter
 
         register_email_adapter()
         register_telegram_adapter()
         register_sms_adapter()
+        register_web_adapter()
         connect_email_signals()

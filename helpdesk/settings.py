@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "tickets",
     "apitokens",
     "channels_inbox",
+    "portal",
     "kb",
     "metrics",
 ]
@@ -279,6 +280,16 @@ TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", "")
 TWILIO_API_BASE = env("TWILIO_API_BASE", "https://api.twilio.com")
 # The public https://host Twilio calls (behind a proxy); empty: the request's own URL.
 TWILIO_WEBHOOK_BASE_URL = env("TWILIO_WEBHOOK_BASE_URL", "")
+
+# --- Customer portal and web form (/support/) ------------------------------------------------
+PORTAL_RATE_LIMIT_PER_IP = env_int("PORTAL_RATE_LIMIT_PER_IP", 5)  # submissions an hour per IP
+# Submissions and sign-in links an hour per address.
+PORTAL_RATE_LIMIT_PER_ADDRESS = env_int("PORTAL_RATE_LIMIT_PER_ADDRESS", 3)
+PORTAL_MAX_ATTACHMENT_BYTES = env_int("PORTAL_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024)
+PORTAL_MAX_ATTACHMENTS = env_int("PORTAL_MAX_ATTACHMENTS", 5)
+PORTAL_MAGIC_LINK_MAX_AGE = env_int("PORTAL_MAGIC_LINK_MAX_AGE", 15 * 60)
+# Origins allowed to frame /support/embed/ (CSP frame-ancestors); empty: none.
+PORTAL_EMBED_ALLOWED_ORIGINS = env_list("PORTAL_EMBED_ALLOWED_ORIGINS")
 
 LOGGING = {
     "version": 1,

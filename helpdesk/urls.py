@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("agent/", include("tickets.urls")),
     path("admin/", admin.site.urls),
+    path("support/", include("portal.urls")),
     path("inbound/", include("channels_inbox.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/", include("tickets.api.docs_urls")),  # api/schema/ and api/docs/

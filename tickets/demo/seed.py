@@ -199,7 +199,7 @@ def demo_users_ensure() -> list[DemoLogin]:
     existed = portal_user is not None
     if portal_user is None:
         portal_customer_create()
-    logins.append(DemoLogin(PORTAL_USERNAME, PORTAL_PASSWORD, "Customer (portal to come)", PORTAL_URL, existed))
+    logins.append(DemoLogin(PORTAL_USERNAME, PORTAL_PASSWORD, "Customer (portal)", PORTAL_URL, existed))
     return logins
 
 

@@ -68,6 +68,7 @@ class Command(BaseCommand):
             "-" * 72,
             _("Agent workspace:  %(url)s") % {"url": f"{base}/agent/"},
             _("Admin:            %(url)s") % {"url": f"{base}/admin/"},
+            _("Customer portal:  %(url)s") % {"url": f"{base}/support/"},
             _("API docs:         %(url)s") % {"url": f"{base}/api/docs/"},
             "=" * 72,
         ]

@@ -1,0 +1,1 @@
+"""The web channel: the customer web form and portal replies (see `portal`)."""
