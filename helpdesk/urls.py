@@ -15,6 +15,7 @@ urlpatterns = [
     path("agent/", include("tickets.urls")),
     path("admin/", admin.site.urls),
     path("support/", include("portal.urls")),
+    path("help/", include("kb.urls")),
     path("inbound/", include("channels_inbox.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/", include("tickets.api.docs_urls")),  # api/schema/ and api/docs/
