@@ -184,3 +184,17 @@ def test_explanation(premium):
         "First response stopped at 12:00 Thu 13 Mar: the ticket was solved",
         "Resolution met at 12:00 Thu 13 Mar: 5h20m used of 16 business hours",
     ]
+
+
+def test_the_ticket_page_explains_each_deadline(client, premium):
+    from django.urls import reverse
+
+    from tests.factories import make_agent
+
+    ticket = TicketFactory(created_at=berlin(2025, 3, 12, 10, 30))
+    sla_apply(ticket, now=berlin(2025, 3, 12, 10, 30))
+    manager = make_agent("sla-reader", role="manager")
+    client.force_login(manager)
+    page = client.get(reverse("agent:ticket", args=[ticket.number])).content.decode()
+    assert "First response due 14:30 Wed 12 Mar" in page
+    assert "policy &#x27;Premium&#x27;" in page or "policy 'Premium'" in page

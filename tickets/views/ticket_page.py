@@ -25,6 +25,7 @@ from ..services.workspace import (
     macro_status,
     ticket_respond,
 )
+from ..sla.explain import sla_explain
 from .common import agent_required, form_error_messages
 
 
@@ -79,6 +80,7 @@ def _page(
             "applied_macro_lines": macro_action_lines(applied_macro),
             "identities": ticket.requester.identities.order_by("kind", "value"),
             "recent_tickets": customer_recent_tickets(user=user, customer_id=ticket.requester_id, exclude_id=ticket.pk),
+            "sla_lines": sla_explain(ticket),
         },
     )
 
