@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "helpdesk",
     "tickets",
     "apitokens",
+    "webhooks",
     "channels_inbox",
     "portal",
     "kb",
@@ -161,6 +162,8 @@ HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE: dict = {
     # SLA breaches and warnings are found within a minute of their time.
     "sla-sweep": {"task": "tickets.sla_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # Webhook retries are rows (next_attempt_at); this sends whatever is due.
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 60.0, "options": {"expires": 55}},
     "email-mailboxes-poll": {
         "task": "channels_inbox.email_mailboxes_poll",
         "schedule": float(HELPDESK_IMAP_POLL_SECONDS),
@@ -239,7 +242,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "tickets.models.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "tickets.models.Channel",
+        "TicketStatusEnum": "tickets.models.TicketStatus",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "WebhookEventTypeEnum": "webhooks.models.WebhookEventType",
+    },
 }
 
 # --- Help desk behaviour -----------------------------------------------------------------------
@@ -290,6 +298,13 @@ PORTAL_MAX_ATTACHMENTS = env_int("PORTAL_MAX_ATTACHMENTS", 5)
 PORTAL_MAGIC_LINK_MAX_AGE = env_int("PORTAL_MAGIC_LINK_MAX_AGE", 15 * 60)
 # Origins allowed to frame /support/embed/ (CSP frame-ancestors); empty: none.
 PORTAL_EMBED_ALLOWED_ORIGINS = env_list("PORTAL_EMBED_ALLOWED_ORIGINS")
+
+# Outbound webhooks: timeout, tries, backoff, and when to turn a failing subscription off.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 60)
+WEBHOOK_BACKOFF_MAX_SECONDS = env_int("WEBHOOK_BACKOFF_MAX_SECONDS", 21600)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ urlpatterns = [
     path("support/", include("portal.urls")),
     path("help/", include("kb.urls")),
     path("inbound/", include("channels_inbox.urls")),
+    path("api/v1/webhooks/", include("webhooks.urls")),  # before the API's own routes
     path("api/v1/", include("tickets.api.urls")),
     path("api/", include("tickets.api.docs_urls")),  # api/schema/ and api/docs/
 ]

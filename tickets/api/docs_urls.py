@@ -5,7 +5,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 # The schema covers the REST API only, not other DRF views in the project (inbound webhooks).
-API_PATTERNS = [path("api/v1/", include("tickets.api.urls"))]
+API_PATTERNS = [
+    path("api/v1/webhooks/", include("webhooks.urls")),
+    path("api/v1/", include("tickets.api.urls")),
+]
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(patterns=API_PATTERNS), name="api-schema"),

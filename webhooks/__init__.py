@@ -1,0 +1,1 @@
+"""Outbound webhooks: subscriptions, signed deliveries sent by retrying tasks, a delivery log."""
