@@ -11,6 +11,8 @@ class ChannelsInboxConfig(AppConfig):
         # Each channel registers its adapter (and through it its outbound sender) once.
         from .email.acknowledgement import connect_email_signals
         from .email.adapter import register_email_adapter
+        from .meta.messenger import register_instagram_adapter, register_messenger_adapter
+        from .meta.whatsapp import register_whatsapp_adapter
         from .telegram.adapter import register_telegram_adapter
         from .twilio.adapter import register_sms_adapter
         from .webform.adapter import register_web_adapter
@@ -19,4 +21,7 @@ class ChannelsInboxConfig(AppConfig):
         register_telegram_adapter()
         register_sms_adapter()
         register_web_adapter()
+        register_whatsapp_adapter()
+        register_messenger_adapter()
+        register_instagram_adapter()
         connect_email_signals()

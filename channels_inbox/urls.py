@@ -10,4 +10,5 @@ urlpatterns = [
     path("email/", views.inbound_email, name="email"),
     path("", include("channels_inbox.telegram.urls")),  # /inbound/telegram/
     path("", include("channels_inbox.twilio.urls")),  # /inbound/twilio/sms/ and .../status/
+    path("", include("channels_inbox.meta.urls")),  # /inbound/meta/ (WhatsApp, Messenger, Instagram)
 ]

@@ -299,6 +299,17 @@ PORTAL_MAGIC_LINK_MAX_AGE = env_int("PORTAL_MAGIC_LINK_MAX_AGE", 15 * 60)
 # Origins allowed to frame /support/embed/ (CSP frame-ancestors); empty: none.
 PORTAL_EMBED_ALLOWED_ORIGINS = env_list("PORTAL_EMBED_ALLOWED_ORIGINS")
 
+# Meta (WhatsApp Cloud API, Messenger, Instagram). With no app secret every webhook is refused;
+# tokens never appear in logs or stored fields.
+META_APP_SECRET = env("META_APP_SECRET", "")
+META_VERIFY_TOKEN = env("META_VERIFY_TOKEN", "")
+META_GRAPH_BASE = env("META_GRAPH_BASE", "https://graph.facebook.com")
+META_GRAPH_VERSION = env("META_GRAPH_VERSION", "v21.0")
+WHATSAPP_ACCESS_TOKEN = env("WHATSAPP_ACCESS_TOKEN", "")
+WHATSAPP_PHONE_NUMBER_ID = env("WHATSAPP_PHONE_NUMBER_ID", "")
+MESSENGER_PAGE_ACCESS_TOKEN = env("MESSENGER_PAGE_ACCESS_TOKEN", "")
+INSTAGRAM_ACCESS_TOKEN = env("INSTAGRAM_ACCESS_TOKEN", "")
+
 # Outbound webhooks: timeout, tries, backoff, and when to turn a failing subscription off.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)

@@ -77,10 +77,10 @@ def test_a_temporary_failure_requeues_until_the_last_attempt():
 
 
 def test_a_channel_without_a_sender_fails_with_a_readable_reason():
-    message = ticket_reply(ticket=TicketFactory(channel="messenger"), author=make_agent("a"), body_text="Hi")
+    message = ticket_reply(ticket=TicketFactory(channel="voice"), author=make_agent("a"), body_text="Hi")
     assert message_deliver(message_id=message.pk) == DeliveryStatus.FAILED
     message.refresh_from_db()
-    assert message.delivery_error == "No channel is set up to send Messenger messages."
+    assert message.delivery_error == "No channel is set up to send Phone messages."
 
 
 def test_registering_two_senders_for_one_channel_is_refused(telegram_sender):

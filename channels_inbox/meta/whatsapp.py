@@ -1,0 +1,372 @@
+"""The WhatsApp channel adapter (WhatsApp Cloud API).
+
+Decisions, in one place:
+
+- **One raw per delivery.** Meta may batch several messages and statuses in one POST, so the
+  raw payload is stored under "sha256:<hash of the body>"; each message is then ingested under
+  its own wamid, so a message redelivered in a different batch is still stored once.
+- **Messages** (field "messages", value.messages[]): text; image, audio (and voice notes), video,
+  document and sticker fetched by media id (GET {META_GRAPH_BASE}/{version}/{media_id}, then the
+  URL it gives, both with WHATSAPP_ACCESS_TOKEN), with the caption as text; location and shared
+  contacts as readable text; interactive replies (button, list, flow) and template quick-reply
+  buttons as the text the customer tapped; orders as a list of items; an edit as
+  "(edited) ..." under the edit's own id; an unsupported type as a line saying so. Media that
+  cannot be fetched is named on the message and in metadata, and does not hold it back.
+- **Reactions** become a short message "(reacted 👍)" threaded onto the message reacted to, but
+  only when that message is one of ours or the customer's on a ticket; a reaction to anything
+  else and a removed reaction are ignored. Deleted messages (revoke), message echoes, calls,
+  account, template and system notifications are not customer messages: ignored.
+- **Sender**: identity kind "whatsapp" with the wa_id and the profile name, so a number known
+  from SMS is the same customer.
+- **Statuses** (sent, delivered, read, played = read, failed with Meta's error title, code and
+  details) update the outbound message with that wamid through message_delivery_update, when
+  the stored payload is processed.
+- **Outbound** text through POST {base}/{version}/{WHATSAPP_PHONE_NUMBER_ID}/messages. Outside
+  the 24-hour customer-service window (since the customer's last inbound WhatsApp message) a
+  free-text reply fails with "outside WhatsApp's 24-hour window: send an approved template".
+  Templates are not sent yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.html import html_to_text
+from tickets.inbound import InboundAttachment, InboundMessage, InboundSender
+from tickets.models import DeliveryStatus, Message, MessageDirection, RawInbound
+from tickets.outbound import DeliveryError, DeliveryRetry
+from tickets.services.delivery import message_delivery_update
+
+from .. import registry
+from .api import GraphApiError, GraphNotConfigured, whatsapp_media_download, whatsapp_message_send
+from .common import as_dict, as_list, failed_notes, payload_json, timestamp
+from .signature import SIGNATURE_HEADER, meta_request_verified
+from .webhook import meta_delivery_id
+
+logger = logging.getLogger(__name__)
+
+KEY = "whatsapp"
+OBJECT = "whatsapp_business_account"
+WINDOW = timedelta(hours=24)
+TEXT_LIMIT = 4096
+WINDOW_REASON = "outside WhatsApp's 24-hour window: send an approved template"
+# Meta's error for a free-form message outside the window ("Re-engagement message").
+WINDOW_ERROR_CODES = (131047,)
+
+_MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
+_DEFAULT_NAMES = {"image": "image", "audio": "audio", "video": "video", "document": "document", "sticker": "sticker"}
+
+STATUS_MAP = {
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "played": DeliveryStatus.READ,
+    "failed": DeliveryStatus.FAILED,
+}
+
+
+def _media_filename(kind: str, media: Mapping[str, Any]) -> str:
+    if media.get("filename"):
+        return str(media["filename"])[:255]
+    mime = str(media.get("mime_type") or "").split(";")[0].strip()
+    extension = mimetypes.guess_extension(mime) or ""
+    if kind == "audio" and media.get("voice"):
+        return "voice" + (extension or ".ogg")
+    return _DEFAULT_NAMES[kind] + "-" + str(media.get("id") or "")[:40] + extension
+
+
+def _media_fetch(kind: str, media: Mapping[str, Any]) -> tuple[InboundAttachment | None, dict[str, Any] | None]:
+    filename = _media_filename(kind, media)
+    media_id = str(media.get("id") or "")
+    if not media_id:
+        return None, {"filename": filename, "reason": "no media id"}
+    try:
+        fetched = whatsapp_media_download(media_id, max_bytes=int(settings.HELPDESK_MAX_ATTACHMENT_BYTES))
+    except (GraphApiError, GraphNotConfigured) as exc:
+        reason = exc.message if isinstance(exc, GraphApiError) else str(exc)
+        logger.warning("WhatsApp media %s not fetched: %s", media_id, reason)
+        return None, {"filename": filename, "media_id": media_id, "reason": reason}
+    content_type = str(media.get("mime_type") or fetched.content_type or "application/octet-stream")
+    return InboundAttachment(filename=filename, content_type=content_type, content=fetched.content), None
+
+
+def _location_text(location: Mapping[str, Any]) -> str:
+    lat, lng = location.get("latitude"), location.get("longitude")
+    lines = [_("[Location]")]
+    for key in ("name", "address"):
+        if location.get(key):
+            lines.append(str(location[key]))
+    if lat is not None and lng is not None:
+        lines.append(f"{lat}, {lng} https://www.openstreetmap.org/?mlat={lat}&mlon={lng}")
+    if location.get("url"):
+        lines.append(str(location["url"]))
+    return "\n".join(lines)
+
+
+def _contacts_text(contacts: list[Any]) -> str:
+    lines = []
+    for contact in contacts:
+        contact = as_dict(contact)
+        name = as_dict(contact.get("name")).get("formatted_name") or _("(no name)")
+        phones = [str(as_dict(p).get("phone") or as_dict(p).get("wa_id") or "") for p in as_list(contact.get("phones"))]
+        emails = [str(as_dict(e).get("email") or "") for e in as_list(contact.get("emails"))]
+        details = ", ".join(item for item in [*phones, *emails] if item)
+        lines.append(_("[Contact] %(name)s") % {"name": name} + (f": {details}" if details else ""))
+    return "\n".join(lines)
+
+
+def _interactive_text(interactive: Mapping[str, Any]) -> str:
+    kind = interactive.get("type")
+    reply = as_dict(interactive.get(kind)) if isinstance(kind, str) else {}
+    if kind == "nfm_reply":
+        return _("[Form submitted] %(response)s") % {"response": reply.get("response_json") or reply.get("body") or ""}
+    title = str(reply.get("title") or "")
+    if reply.get("description"):
+        title = f"{title} ({reply['description']})"
+    return title or _("[Interactive reply]")
+
+
+def _order_text(order: Mapping[str, Any]) -> str:
+    lines = [_("[Order]")]
+    if order.get("text"):
+        lines.append(str(order["text"]))
+    for item in as_list(order.get("product_items")):
+        item = as_dict(item)
+        lines.append(
+            f"{item.get('quantity', '?')} x {item.get('product_retailer_id', '?')}"
+            f" @ {item.get('item_price', '?')} {item.get('currency', '')}".rstrip()
+        )
+    return "\n".join(lines)
+
+
+def _known_message(wamid: str) -> bool:
+    return bool(wamid) and Message.objects.filter(channel=KEY, external_id=wamid).exists()
+
+
+def _content(message: Mapping[str, Any]) -> tuple[str, list[InboundAttachment], list[dict[str, Any]]] | None:
+    """(text, attachments, failed fetches) of one message; None when it is not a customer message."""
+    kind = str(message.get("type") or "")
+    if kind == "text":
+        return str(as_dict(message.get("text")).get("body") or ""), [], []
+    if kind in _MEDIA_TYPES:
+        media = as_dict(message.get(kind))
+        attachment, failure = _media_fetch(kind, media)
+        text = str(media.get("caption") or "")
+        if failure:
+            text = "\n".join(item for item in [text, *failed_notes([failure])] if item)
+        return text, [attachment] if attachment else [], [failure] if failure else []
+    if kind == "location":
+        return _location_text(as_dict(message.get("location"))), [], []
+    if kind == "contacts":
+        return _contacts_text(as_list(message.get("contacts"))), [], []
+    if kind == "interactive":
+        return _interactive_text(as_dict(message.get("interactive"))), [], []
+    if kind == "button":
+        button = as_dict(message.get("button"))
+        return str(button.get("text") or button.get("payload") or _("[Button]")), [], []
+    if kind == "order":
+        return _order_text(as_dict(message.get("order"))), [], []
+    if kind == "reaction":
+        reaction = as_dict(message.get("reaction"))
+        emoji = str(reaction.get("emoji") or "")
+        if not emoji or not _known_message(str(reaction.get("message_id") or "")):
+            return None
+        return _("(reacted %(emoji)s)") % {"emoji": emoji}, [], []
+    if kind == "edit":
+        edited = as_dict(as_dict(message.get("edit")).get("message"))
+        inner = _content(edited) if edited else None
+        if inner is None:
+            return None
+        text, attachments, failed = inner
+        return _("(edited) %(text)s") % {"text": text}, attachments, failed
+    if kind in ("revoke", "system", "request_welcome", "ephemeral"):
+        return None
+    errors = as_list(message.get("errors"))
+    title = str(as_dict(errors[0]).get("title") or "") if errors else ""
+    if kind == "unsupported" or errors:
+        return _("[A WhatsApp message this help desk cannot show: %(why)s]") % {"why": title or kind}, [], []
+    return None
+
+
+def whatsapp_inbound(message: Mapping[str, Any], *, names: Mapping[str, str], business: Mapping[str, Any]):
+    """The InboundMessage of one value.messages[] item, or None when it is no customer message."""
+    wamid = str(message.get("id") or "")
+    wa_id = str(message.get("from") or "")
+    if not wamid or not wa_id:
+        return None
+    content = _content(message)
+    if content is None:
+        return None
+    text, attachments, failed = content
+    context = as_dict(message.get("context"))
+    replied = str(context.get("id") or "")
+    if message.get("type") == "reaction":
+        replied = str(as_dict(message.get("reaction")).get("message_id") or "")
+    if message.get("type") == "edit":
+        replied = str(as_dict(message.get("edit")).get("original_message_id") or "") or replied
+    metadata: dict[str, Any] = {
+        "wa_id": wa_id,
+        "type": message.get("type"),
+        "phone_number_id": business.get("phone_number_id", ""),
+        "display_phone_number": business.get("display_phone_number", ""),
+    }
+    if failed:
+        metadata["attachments_failed"] = failed
+    if context.get("forwarded") or context.get("frequently_forwarded"):
+        metadata["forwarded"] = True
+    if message.get("referral"):
+        metadata["referral"] = message["referral"]
+    return InboundMessage(
+        channel=KEY,
+        sender=InboundSender(kind="whatsapp", value=wa_id, name=names.get(wa_id, "")),
+        body_text=text,
+        external_id=wamid,
+        sent_at=timestamp(message.get("timestamp")),
+        in_reply_to=(replied,) if replied else (),
+        attachments=tuple(attachments),
+        metadata=metadata,
+    )
+
+
+def status_error(status: Mapping[str, Any]) -> str:
+    """ "WhatsApp error 131026: Message undeliverable (details)"."""
+    errors = as_list(status.get("errors"))
+    if not errors:
+        return _("WhatsApp reports the message failed, without an error.")
+    error = as_dict(errors[0])
+    title = str(error.get("title") or error.get("message") or "")
+    details = str(as_dict(error.get("error_data")).get("details") or "")
+    if details and details != title:
+        title = f"{title} ({details})"
+    return _("WhatsApp error %(code)s: %(title)s") % {"code": error.get("code", "?"), "title": title}
+
+
+def whatsapp_status_record(status: Mapping[str, Any]) -> Message | None:
+    wamid = str(status.get("id") or "")
+    new = STATUS_MAP.get(str(status.get("status") or "").lower())
+    if not wamid or new is None:
+        return None
+    error = status_error(status) if new == DeliveryStatus.FAILED else ""
+    message = message_delivery_update(channel=KEY, external_id=wamid, status=new, error=error)
+    if message is None:
+        logger.info("WhatsApp status %s for %s, which is not one of our messages", new, wamid)
+    return message
+
+
+def whatsapp_parse(data: Mapping[str, Any]) -> list[InboundMessage]:
+    """Every customer message of one webhook body; statuses are applied on the way."""
+    if data.get("object") != OBJECT:
+        raise registry.AdapterError(f"Not a WhatsApp Business Account payload (object {data.get('object')!r}).")
+    inbound: list[InboundMessage] = []
+    for entry in as_list(data.get("entry")):
+        for change in as_list(as_dict(entry).get("changes")):
+            change = as_dict(change)
+            if change.get("field") != "messages":
+                continue
+            value = as_dict(change.get("value"))
+            names = {
+                str(as_dict(c).get("wa_id") or ""): str(as_dict(as_dict(c).get("profile")).get("name") or "")
+                for c in as_list(value.get("contacts"))
+            }
+            business = as_dict(value.get("metadata"))
+            for message in as_list(value.get("messages")):
+                item = whatsapp_inbound(as_dict(message), names=names, business=business)
+                if item is not None:
+                    inbound.append(item)
+            for status in as_list(value.get("statuses")):
+                whatsapp_status_record(as_dict(status))
+    return inbound
+
+
+# --- outbound -------------------------------------------------------------------------------
+
+
+def _last_inbound(message: Message) -> Message | None:
+    return (
+        Message.objects.filter(
+            channel=KEY, direction=MessageDirection.INBOUND, author_customer_id=message.ticket.requester_id
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def whatsapp_window_open(message: Message) -> tuple[bool, Message | None]:
+    """Is the 24-hour customer-service window open: did the customer write on WhatsApp in the
+    last 24 hours (by WhatsApp's timestamp, else when we stored it)?"""
+    last = _last_inbound(message)
+    if last is None:
+        return False, None
+    since = last.sent_at or last.created_at
+    return timezone.now() - since < WINDOW, last
+
+
+def whatsapp_recipient(message: Message, last: Message | None) -> str:
+    """The wa_id the customer last wrote from, else their WhatsApp identity, as digits."""
+    if last is not None and isinstance(last.metadata, dict) and last.metadata.get("wa_id"):
+        return str(last.metadata["wa_id"]).lstrip("+")
+    identity = message.ticket.requester.identities.filter(kind="whatsapp").order_by("created_at", "id").first()
+    if identity is None:
+        raise DeliveryError(_("The customer has no WhatsApp number on record."))
+    return identity.value.lstrip("+")
+
+
+def whatsapp_send(message: Message) -> str:
+    """Send a free-text reply; returns the wamid."""
+    text = (message.body_text or html_to_text(message.body_html)).strip()
+    if not text:
+        raise DeliveryError(_("The message has no text to send."))
+    if len(text) > TEXT_LIMIT:
+        raise DeliveryError(
+            _("WhatsApp messages are at most %(limit)s characters; this one has %(n)s.")
+            % {"limit": TEXT_LIMIT, "n": len(text)}
+        )
+    is_open, last = whatsapp_window_open(message)
+    if not is_open:
+        raise DeliveryError(_("Not sent: %(reason)s.") % {"reason": _(WINDOW_REASON)})
+    to = whatsapp_recipient(message, last)
+    try:
+        return whatsapp_message_send(to=to, payload={"type": "text", "text": {"preview_url": False, "body": text}})
+    except GraphNotConfigured as exc:
+        raise DeliveryError(str(exc)) from None
+    except GraphApiError as exc:
+        code = f" (code {exc.code})" if exc.code else ""
+        if exc.code in WINDOW_ERROR_CODES:
+            raise DeliveryError(_("Not sent: %(reason)s.") % {"reason": _(WINDOW_REASON)} + code) from None
+        if exc.temporary:
+            raise DeliveryRetry(f"WhatsApp is unavailable: {exc.message}{code}") from None
+        raise DeliveryError(
+            _("WhatsApp refused the message: %(reason)s%(code)s") % {"reason": exc.message, "code": code}
+        ) from None
+
+
+class WhatsAppAdapter(registry.ChannelAdapter):
+    key = KEY
+
+    def verify(self, *, body: bytes, headers: Mapping[str, str], url: str) -> bool:
+        return meta_request_verified(body=body, header=headers.get(SIGNATURE_HEADER, ""))
+
+    def external_id(self, *, body: bytes, headers: Mapping[str, str]) -> str | None:
+        return meta_delivery_id(body)
+
+    def parse(self, raw: RawInbound) -> list[InboundMessage]:
+        return whatsapp_parse(payload_json(bytes(raw.payload)))
+
+    def send(self, message: Message) -> str:
+        return whatsapp_send(message)
+
+
+def register_whatsapp_adapter() -> registry.ChannelAdapter:
+    """Register the WhatsApp adapter once (called from channels_inbox's AppConfig.ready())."""
+    existing = registry.registered().get(KEY)
+    if existing is not None:
+        return existing
+    return registry.register(WhatsAppAdapter())
