@@ -310,6 +310,10 @@ WHATSAPP_PHONE_NUMBER_ID = env("WHATSAPP_PHONE_NUMBER_ID", "")
 MESSENGER_PAGE_ACCESS_TOKEN = env("MESSENGER_PAGE_ACCESS_TOKEN", "")
 INSTAGRAM_ACCESS_TOKEN = env("INSTAGRAM_ACCESS_TOKEN", "")
 
+# Satisfaction surveys: at most one per customer in this many days; csat or ces.
+METRICS_SURVEY_CUSTOMER_LIMIT_DAYS = env_int("METRICS_SURVEY_CUSTOMER_LIMIT_DAYS", 7)
+METRICS_SURVEY_KIND = env("METRICS_SURVEY_KIND", "csat")
+
 # Outbound webhooks: timeout, tries, backoff, and when to turn a failing subscription off.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)

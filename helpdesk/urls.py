@@ -16,6 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("support/", include("portal.urls")),
     path("help/", include("kb.urls")),
+    path("dashboard/", include("metrics.urls")),
+    path("survey/", include("metrics.survey_urls")),
     path("inbound/", include("channels_inbox.urls")),
     path("api/v1/webhooks/", include("webhooks.urls")),  # before the API's own routes
     path("api/v1/", include("tickets.api.urls")),

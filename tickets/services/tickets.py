@@ -33,6 +33,7 @@ from ..models import (
     TicketType,
 )
 from ..numbers import ticket_number_next
+from ..signals import ticket_solved
 from ..sla.services import sla_apply, sla_on_agent_reply, sla_on_status_change
 from .events import Actor, event_record, event_record_changes
 
@@ -145,6 +146,9 @@ def ticket_change_status(*, ticket: Ticket, status: str, actor: Actor) -> Ticket
         verb = "reopened" if old == TicketStatus.SOLVED and status == TicketStatus.OPEN else "changed"
         event_record(obj=locked, verb=verb, field="status", old=old, new=status, actor=actor)
         sla_on_status_change(ticket=locked, old=old, new=status, actor=actor, now=now)
+        if status == TicketStatus.SOLVED:
+            solved_id = locked.pk
+            transaction.on_commit(lambda: ticket_solved.send(sender=Ticket, ticket_id=solved_id))
     _refresh(ticket, locked)
     return ticket
 
