@@ -8,7 +8,6 @@ them at a local server.
 
 from __future__ import annotations
 
-import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+
+from ..http import ProviderUnreachable, http_open, same_origin
 
 DEFAULT_GRAPH_BASE = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v21.0"
@@ -66,14 +67,9 @@ def graph_url(*parts: str) -> str:
 def _open(request: urllib.request.Request, *, limit: int) -> tuple[int, bytes, str]:
     """(status, body, content type) for any HTTP answer; GraphApiError(status 0) for none."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, response.read(limit + 1), response.headers.get_content_type()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read(MAX_RESPONSE_BYTES), exc.headers.get_content_type() if exc.headers else ""
-    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise GraphApiError(status=0, message=f"no answer from Meta ({reason})") from None
+        return http_open(request, limit=limit, timeout=TIMEOUT_SECONDS)
+    except ProviderUnreachable as exc:
+        raise GraphApiError(status=0, message=f"no answer from Meta ({exc})") from None
 
 
 def _error_from(status: int, body: bytes) -> GraphApiError:
@@ -140,11 +136,6 @@ def whatsapp_message_send(*, to: str, payload: dict[str, Any]) -> str:
     return str(messages[0]["id"])
 
 
-def _same_origin(url: str, base: str) -> bool:
-    a, b = urllib.parse.urlsplit(url), urllib.parse.urlsplit(base)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
-
-
 def url_download(url: str, *, max_bytes: int, token: str = "") -> GraphMedia:
     """Fetch a file. A token goes along only over https or to META_GRAPH_BASE's own origin,
     and never along a redirect."""
@@ -152,7 +143,7 @@ def url_download(url: str, *, max_bytes: int, token: str = "") -> GraphMedia:
     if scheme not in ("http", "https"):
         raise GraphApiError(status=0, message=f"not a web address: {scheme or 'no scheme'}")
     request = urllib.request.Request(url, method="GET")
-    if token and (scheme == "https" or _same_origin(url, graph_base())):
+    if token and (scheme == "https" or same_origin(url, graph_base())):
         request.add_unredirected_header("Authorization", f"Bearer {token}")
     status, body, content_type = _open(request, limit=max_bytes)
     if status != 200:

@@ -7,7 +7,6 @@ ever logged, put in an exception message or stored: errors name the method only.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import urllib.error
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+
+from ..http import ProviderUnreachable, http_open
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +74,10 @@ def bot_token() -> str:
 def _open(request: urllib.request.Request, *, method: str, limit: int) -> tuple[int, bytes]:
     """(status, body) for any HTTP answer; TelegramApiError(status 0) when there is none."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, response.read(limit + 1)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read(MAX_RESPONSE_BYTES)
-    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise TelegramApiError(method=method, status=0, description=f"no answer from the Bot API ({reason})") from None
+        status, body, _content_type = http_open(request, limit=limit, timeout=TIMEOUT_SECONDS)
+    except ProviderUnreachable as exc:
+        raise TelegramApiError(method=method, status=0, description=f"no answer from the Bot API ({exc})") from None
+    return status, body
 
 
 def _error_from(method: str, status: int, body: bytes) -> TelegramApiError:

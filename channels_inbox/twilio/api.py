@@ -7,7 +7,6 @@ neither is ever logged or put into an error message.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+
+from ..http import ProviderUnreachable, http_open, same_origin
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 TIMEOUT_SECONDS = 20
@@ -71,14 +72,9 @@ def _basic_auth(sid: str, token: str) -> str:
 def _open(request: urllib.request.Request, *, limit: int) -> tuple[int, bytes, str]:
     """(status, body, content type) for any HTTP answer; TwilioApiError(status 0) for none."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, response.read(limit + 1), response.headers.get_content_type()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read(MAX_RESPONSE_BYTES), exc.headers.get_content_type() if exc.headers else ""
-    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise TwilioApiError(status=0, message=f"no answer from Twilio ({reason})") from None
+        return http_open(request, limit=limit, timeout=TIMEOUT_SECONDS)
+    except ProviderUnreachable as exc:
+        raise TwilioApiError(status=0, message=f"no answer from Twilio ({exc})") from None
 
 
 def _error_from(status: int, body: bytes) -> TwilioApiError:
@@ -133,11 +129,6 @@ def message_create(
     return data
 
 
-def _same_origin(url: str, base: str) -> bool:
-    a, b = urllib.parse.urlsplit(url), urllib.parse.urlsplit(base)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
-
-
 def media_download(url: str, *, max_bytes: int) -> TwilioMedia:
     """Fetch one MMS media file. Credentials go only to Twilio's own API host (TWILIO_API_BASE),
     and not along a redirect (Twilio redirects media to a signed storage URL)."""
@@ -145,7 +136,7 @@ def media_download(url: str, *, max_bytes: int) -> TwilioMedia:
     if scheme not in ("http", "https"):
         raise TwilioApiError(status=0, message=f"not a web address: {scheme or 'no scheme'}")
     request = urllib.request.Request(url, method="GET")
-    if _same_origin(url, api_base()):
+    if same_origin(url, api_base()):
         request.add_unredirected_header("Authorization", _basic_auth(*credentials()))
     status, body, content_type = _open(request, limit=max_bytes)
     if status != 200:
