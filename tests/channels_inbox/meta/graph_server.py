@@ -6,31 +6,16 @@ type, code, error_subcode and fbtrace_id; bearer tokens) and recording every req
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def bearer(self) -> str:
-        scheme, _, value = self.headers.get("Authorization", "").partition(" ")
-        return value if scheme == "Bearer" else ""
+from ..local_server import LoopbackServer, Recorded
 
 
 @dataclass
-class GraphServer:
+class GraphServer(LoopbackServer):
     version: str
     tokens: tuple[str, ...]
     requests: list[Recorded] = field(default_factory=list)
@@ -38,29 +23,6 @@ class GraphServer:
     cdn: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (content, type), no auth
     failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next POST answers
     sent: int = 0
-
-    def start(self) -> GraphServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self, b"")
-
-            def do_POST(self) -> None:
-                server._handle(self, self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     def add_media(self, media_id: str, content: bytes, mime_type: str) -> None:
         self.media[media_id] = (content, mime_type)

@@ -5,21 +5,11 @@ sendMessage, getFile and file downloads in the Bot API's documented JSON format
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+from ..local_server import LoopbackServer, Recorded
 
 
 @dataclass
@@ -30,37 +20,13 @@ class Failure:
 
 
 @dataclass
-class BotApiServer:
+class BotApiServer(LoopbackServer):
     token: str
     requests: list[Recorded] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content
     failures: dict[str, list[Failure]] = field(default_factory=dict)  # Bot API method -> next answers
     next_message_id: int = 9000
     serve_any_file: bool = False  # answer every file_id with made-up bytes (for the corpus)
-
-    def start(self) -> BotApiServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self, b"")
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                server._handle(self, self.rfile.read(length))
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     def fail_next(self, method: str, status: int, description: str, retry_after: int | None = None) -> None:
         self.failures.setdefault(method, []).append(Failure(status, description, retry_after))

@@ -5,64 +5,22 @@ request."""
 
 from __future__ import annotations
 
-import base64
 import json
-import threading
-import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def form(self) -> dict[str, str]:
-        return dict(urllib.parse.parse_qsl(self.body.decode(), keep_blank_values=True))
-
-    def basic_auth(self) -> tuple[str, str] | None:
-        scheme, _, value = self.headers.get("Authorization", "").partition(" ")
-        if scheme != "Basic":
-            return None
-        user, _, password = base64.b64decode(value).decode().partition(":")
-        return user, password
+from ..local_server import LoopbackServer, Recorded
 
 
 @dataclass
-class TwilioServer:
+class TwilioServer(LoopbackServer):
     account_sid: str
     auth_token: str
     requests: list[Recorded] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (content, content type)
     failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next Messages.json answers
     sent: int = 0
-
-    def start(self) -> TwilioServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self, b"")
-
-            def do_POST(self) -> None:
-                server._handle(self, self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     @property
     def messages_path(self) -> str:
