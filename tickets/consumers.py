@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from .selectors import ticket_get
-from .tasks import AGENTS_GROUP, ticket_group
+from .tasks import ALL_TICKETS_GROUP, UNTEAMED_GROUP, agent_group, team_group, ticket_group
 
 
 class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -22,12 +22,22 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.watched: set[str] = set()
-        await self.channel_layer.group_add(AGENTS_GROUP, self.channel_name)
+        self.audience = await self._audience(user)
+        for group in self.audience:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     @database_sync_to_async
     def _is_agent(self, user) -> bool:
         return user.is_superuser or hasattr(user, "agent_profile")
+
+    @database_sync_to_async
+    def _audience(self, user) -> list[str]:
+        """The groups whose tickets this agent may see (as tickets.selectors.ticket_visibility_q)."""
+        if user.is_superuser or user.has_perm("tickets.view_all_tickets"):
+            return [ALL_TICKETS_GROUP]
+        teams = [team_group(pk) for pk in user.agent_profile.teams.values_list("pk", flat=True)]
+        return [UNTEAMED_GROUP, agent_group(user.pk), *teams]
 
     @database_sync_to_async
     def _ticket_id(self, number: int) -> int | None:
@@ -51,8 +61,7 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"watching": number})
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(AGENTS_GROUP, self.channel_name)
-        for group in getattr(self, "watched", ()):
+        for group in [*getattr(self, "audience", ()), *getattr(self, "watched", ())]:
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def helpdesk_event(self, event: dict) -> None:

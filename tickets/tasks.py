@@ -21,7 +21,26 @@ def ticket_group(ticket_id: int) -> str:
     return f"ticket.{ticket_id}"
 
 
-AGENTS_GROUP = "agents"
+# Live events go only to agents who may see the ticket (the same rule as ticket_visibility_q):
+# everyone with the view-all permission, the ticket's team (or every agent when it has none),
+# and its assignee.
+ALL_TICKETS_GROUP = "agents.all"
+UNTEAMED_GROUP = "agents.unteamed"
+
+
+def team_group(team_id: int) -> str:
+    return f"team.{team_id}"
+
+
+def agent_group(user_id: int) -> str:
+    return f"agent.{user_id}"
+
+
+def ticket_audience(ticket) -> list[str]:
+    groups = [ALL_TICKETS_GROUP, team_group(ticket.team_id) if ticket.team_id else UNTEAMED_GROUP]
+    if ticket.assignee_id:
+        groups.append(agent_group(ticket.assignee_id))
+    return groups
 
 
 def broadcast(groups: list[str], payload: dict) -> None:
@@ -48,7 +67,7 @@ def message_ingested_task(message_id: int) -> str:
         "message": message.pk,
         "channel": message.channel,
     }
-    broadcast([ticket_group(message.ticket_id), AGENTS_GROUP], payload)
+    broadcast([ticket_group(message.ticket_id), *ticket_audience(message.ticket)], payload)
     return "ok"
 
 

@@ -72,6 +72,41 @@ def test_an_agent_sees_a_new_message_arrive_and_can_watch_a_ticket():
     sync_close()
 
 
+def test_live_events_reach_only_agents_who_may_see_the_ticket():
+    async def scenario():
+        billing, tech = await sync_to_async(TeamFactory)(name="Billing"), await sync_to_async(TeamFactory)(name="Tech")
+        billing_agent = await sync_to_async(make_agent)("bea", teams=[billing])
+        manager = await sync_to_async(make_agent)("max", role="manager")
+        listeners = {"bea": connect(billing_agent), "max": connect(manager)}
+        for communicator in listeners.values():
+            assert (await communicator.connect())[0]
+
+        def tech_ticket_message():
+            result = message_ingest(
+                inbound=InboundMessage(
+                    channel="sms", sender=InboundSender("phone", "+15550177"), body_text="Hi", external_id="SMtech"
+                )
+            )
+            type(result.ticket).objects.filter(pk=result.ticket.pk).update(team=tech)
+            from tickets.tasks import message_ingested_task
+
+            message_ingested_task(result.message.pk)  # the after-commit task, now that the ticket is Tech's
+            return result
+
+        result = await sync_to_async(tech_ticket_message)()
+        # The manager sees every team: the first push (before the team was set) and this one.
+        events = [await listeners["max"].receive_json_from(timeout=5) for _ in range(2)]
+        assert {e["ticket"] for e in events} == {result.ticket.number}
+        # Billing's agent got only the push from before the ticket went to Tech (unteamed then).
+        assert (await listeners["bea"].receive_json_from(timeout=5))["ticket"] == result.ticket.number
+        assert await listeners["bea"].receive_nothing(timeout=0.5)
+        for communicator in listeners.values():
+            await communicator.disconnect()
+
+    asyncio.run(scenario())
+    sync_close()
+
+
 def test_an_agent_cannot_watch_a_ticket_outside_their_teams():
     async def scenario():
         other_team = await sync_to_async(TeamFactory)()
