@@ -14,4 +14,5 @@ urlpatterns = [
     path("tickets/<int:number>/reply/", views.ticket_reply_submit, name="ticket_reply"),
     path("tickets/<int:number>/fields/", views.ticket_fields_submit, name="ticket_fields"),
     path("tickets/<int:number>/merge/", views.ticket_merge_submit, name="ticket_merge"),
+    path("tickets/<int:number>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
 ]

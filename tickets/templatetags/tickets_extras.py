@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from ..models import Event, TicketPriority, TicketStatus
@@ -65,3 +68,23 @@ def event_sentence(event: Event) -> str:
             "new": _value(event.field, event.new_value),
         }
     return _("%(who)s: %(verb)s") % {"who": who, "verb": event.verb.replace("_", " ")}
+
+
+_CID_SRC = re.compile(r'src="cid:([^"]+)"', re.IGNORECASE)
+
+
+@register.filter
+def inline_images(message, ticket_number: int) -> SafeString:
+    """The message's sanitised HTML with `cid:` images pointing at their stored attachments
+    (through the access-checked download view), so inline images show where they were put."""
+    by_cid = {a.content_id.strip("<>"): a for a in message.attachments.all() if a.content_id and a.stored and a.file}
+
+    def swap(match: re.Match) -> str:
+        attachment = by_cid.get(match.group(1).strip("<>"))
+        if attachment is None:
+            return 'src=""'
+        url = reverse("agent:attachment", args=[ticket_number, attachment.pk])
+        return f'src="{url}"'
+
+    # body_html was sanitised with nh3 when it was stored; only src attributes change here.
+    return mark_safe(_CID_SRC.sub(swap, message.body_html))  # noqa: S308
