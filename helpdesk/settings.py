@@ -321,6 +321,61 @@ WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 60)
 WEBHOOK_BACKOFF_MAX_SECONDS = env_int("WEBHOOK_BACKOFF_MAX_SECONDS", 21600)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10)
 
+# --- Scaling out (README, "Scaling out"); everything here is off until configured --------------
+# Separate Celery queues per kind of work: <CELERY_QUEUE>.ingest / .outbound / .sla / .reports.
+CELERY_SPLIT_QUEUES = env_bool("CELERY_SPLIT_QUEUES", False)
+CELERY_TASK_ROUTES = ("helpdesk.scaling.route_task",)
+
+# Reports (dashboard, metrics API) read from a PostgreSQL streaming replica.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
+REPORTS_PATH_PREFIXES = env_list("REPORTS_PATH_PREFIXES", "/dashboard/,/api/v1/metrics")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["helpdesk.scaling.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "helpdesk.scaling.ReportsOnReplicaMiddleware",
+    )
+
+# Redis behind Sentinel: REDIS_SENTINELS=host:port,host:port and the master's name.
+REDIS_SENTINELS = env("REDIS_SENTINELS", "")
+if REDIS_SENTINELS:
+    from helpdesk.scaling import parse_sentinels, redis_sentinel_settings
+
+    globals().update(
+        redis_sentinel_settings(
+            sentinels=parse_sentinels(REDIS_SENTINELS),
+            master=env("REDIS_SENTINEL_MASTER", "mymaster"),
+            db=env_int("REDIS_SENTINEL_DB", 0),
+            password=env("REDIS_PASSWORD", ""),
+            channel_prefix=env("CHANNEL_LAYER_PREFIX", "helpdesk"),
+        )
+    )
+    CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# Stored files (attachments, KB images) on S3-compatible storage instead of MEDIA_ROOT.
+STORAGE_S3_BUCKET = env("STORAGE_S3_BUCKET", "")
+if STORAGE_S3_BUCKET:
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": STORAGE_S3_BUCKET,
+                "endpoint_url": env("STORAGE_S3_ENDPOINT_URL", "") or None,
+                "region_name": env("STORAGE_S3_REGION", "") or None,
+                "access_key": env("STORAGE_S3_ACCESS_KEY_ID", "") or None,
+                "secret_key": env("STORAGE_S3_SECRET_ACCESS_KEY", "") or None,
+                "location": env("STORAGE_S3_PREFIX", ""),
+                # Files are private: every download goes through the help desk's permission check.
+                "default_acl": None,
+                "querystring_auth": True,
+                "file_overwrite": False,
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,6 +6,8 @@ never to an automatic reply (no mail loops), never to one of our own addresses, 
 HELPDESK_EMAIL_ACK_PER_HOUR times an hour to one address (cache-based), so a sender opening
 ticket after ticket is not answered every time.
 
+The same receiver also tells the sender when their email was cut for size (see size_notice).
+
 `connect_email_signals()` hooks this on tickets.signals.message_ingested (sent by the
 message_ingested task after commit); channels_inbox's AppConfig.ready() calls it.
 """
@@ -97,11 +99,17 @@ def email_ticket_opened(*, message: Message) -> str:
 
 
 def _on_message_ingested(sender, message_id: int, **kwargs) -> None:
-    message = Message.objects.select_related("ticket__requester", "raw").filter(pk=message_id).first()
+    from .size_notice import size_notice_send
+
+    message = (
+        Message.objects.select_related("ticket__requester", "raw", "author_customer").filter(pk=message_id).first()
+    )
     if message is None:
         return
     outcome = email_ticket_opened(message=message)
     logger.debug("Message %s ingested: %s", message_id, outcome)
+    outcome = size_notice_send(message=message)
+    logger.debug("Message %s size notice: %s", message_id, outcome)
 
 
 def connect_email_signals() -> None:

@@ -96,7 +96,10 @@ class EmailAdapter(registry.ChannelAdapter):
 
     def parse(self, raw: RawInbound) -> list[InboundMessage]:
         payload = bytes(raw.payload)
-        parsed = email_parse(payload, max_bytes=max_message_bytes())
+        declared = (raw.meta or {}).get("size")
+        parsed = email_parse(
+            payload, max_bytes=max_message_bytes(), declared_size=declared if isinstance(declared, int) else None
+        )
         if parsed.is_bounce:
             outcome = bounce_record(parsed)
             logger.info("Email bounce %s: %s", raw.external_id, outcome)
@@ -127,6 +130,7 @@ def inbound_from_parsed(parsed: ParsedEmail, *, external_id: str) -> InboundMess
     metadata = {
         "full_text": parsed.body_text,
         "message_id": parsed.message_id,
+        "from": parsed.from_.address,
         "to": [p.address for p in parsed.to],
         "reply_to": [p.address for p in parsed.reply_to],
     }
@@ -134,6 +138,8 @@ def inbound_from_parsed(parsed: ParsedEmail, *, external_id: str) -> InboundMess
         metadata["auto_reply_reason"] = parsed.auto_reply_reason
     if parsed.truncated:
         metadata["truncated"] = parsed.truncated
+        metadata["size_bytes"] = parsed.size_bytes
+        metadata["size_limit_bytes"] = parsed.size_limit
     if parsed.defects:
         metadata["defects"] = sorted(set(parsed.defects))[:20]
     threading = list(dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)]))

@@ -151,9 +151,10 @@ def _new_uids(imap: imaplib.IMAP4, after: int) -> list[int]:
 _SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
-def _fetch(imap: imaplib.IMAP4, uid: int, limit: int) -> bytes | None:
-    """The raw bytes of one message; at most limit + 1 bytes so an enormous message is kept
-    cut (the parser then says so) instead of exhausting memory. None when it is gone."""
+def _fetch(imap: imaplib.IMAP4, uid: int, limit: int) -> tuple[bytes | None, int]:
+    """The raw bytes of one message and the size the server reports for it; at most limit + 1
+    bytes so an enormous message is kept cut (the parser then says so, with its real size)
+    instead of exhausting memory. None when it is gone."""
     status, data = imap.uid("FETCH", str(uid), "(RFC822.SIZE)")
     size = 0
     for item in data or []:
@@ -167,8 +168,8 @@ def _fetch(imap: imaplib.IMAP4, uid: int, limit: int) -> bytes | None:
         raise MailboxUnreachable(f"The IMAP server refused to send message UID {uid}: {data!r}")
     for item in data or []:
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
-            return item[1]
-    return None
+            return item[1], size
+    return None, size
 
 
 def _after_import(imap: imaplib.IMAP4, mailbox: Mailbox, uid: int, can_move: bool) -> None:
@@ -241,10 +242,10 @@ def _poll(mailbox: Mailbox, result: PollResult) -> None:
         can_move = "MOVE" in _capabilities(imap)
         limit = max_message_bytes()
         for uid in _new_uids(imap, last_uid)[: poll_batch_size()]:
-            payload = _fetch(imap, uid, limit)
+            payload, size = _fetch(imap, uid, limit)
             if payload is not None:
                 result.fetched += 1
-                _store_and_process(mailbox, uid, validity, payload, result)
+                _store_and_process(mailbox, uid, validity, payload, result, size=size)
             _after_import(imap, mailbox, uid, can_move)
             # Remembered per message: a crash mid-batch refetches at most one message, and the
             # raw store would recognise that one anyway.
@@ -254,13 +255,15 @@ def _poll(mailbox: Mailbox, result: PollResult) -> None:
         _logout(imap)
 
 
-def _store_and_process(mailbox: Mailbox, uid: int, validity: int | None, payload: bytes, result: PollResult) -> None:
+def _store_and_process(
+    mailbox: Mailbox, uid: int, validity: int | None, payload: bytes, result: PollResult, *, size: int = 0
+) -> None:
     raw, created = raw_inbound_store(
         channel="email",
         payload=payload,
         external_id=email_external_id(payload),
         content_type="message/rfc822",
-        meta={"source": "imap", "mailbox_id": mailbox.pk, "uid": uid, "uid_validity": validity},
+        meta={"source": "imap", "mailbox_id": mailbox.pk, "uid": uid, "uid_validity": validity, "size": size},
     )
     if not created and raw.status in _DONE:
         result.duplicates += 1

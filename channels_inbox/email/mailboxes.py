@@ -90,6 +90,21 @@ def mailbox_for_ticket(ticket: Ticket) -> Mailbox | None:
     return mailbox_default()
 
 
+def message_sender_address(message: Message) -> str:
+    """Where an answer to one inbound email goes: its Reply-To, else its From (never one of our
+    own mailboxes). Empty when the message has neither."""
+    if message.raw is None:
+        return ""
+    head = bytes(message.raw.payload[: 64 * 1024])
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
+    ours = mailbox_addresses()
+    for name in ("Reply-To", "From"):
+        address = email.utils.parseaddr(str(headers.get(name, "") or ""))[1].strip()
+        if "@" in address and address.lower() not in ours:
+            return address
+    return ""
+
+
 def customer_address_for(ticket: Ticket) -> str:
     """Where email to the ticket's requester goes: the Reply-To or From of their latest email on
     this ticket, else their first email identity. Empty when they have no address."""
@@ -99,14 +114,10 @@ def customer_address_for(ticket: Ticket) -> str:
         .order_by("-created_at", "-id")
         .first()
     )
-    if latest is not None and latest.raw is not None:
-        head = bytes(latest.raw.payload[: 64 * 1024])
-        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
-        ours = mailbox_addresses()
-        for name in ("Reply-To", "From"):
-            address = email.utils.parseaddr(str(headers.get(name, "") or ""))[1].strip()
-            if "@" in address and address.lower() not in ours:
-                return address
+    if latest is not None:
+        address = message_sender_address(latest)
+        if address:
+            return address
     identity = ticket.requester.identities.filter(kind="email").order_by("-verified", "created_at", "id").first()
     return identity.value if identity is not None else ""
 

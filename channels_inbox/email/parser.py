@@ -2,6 +2,9 @@
 
     parsed = email_parse(raw_bytes)
 
+Outlook's winmail.dat (TNEF, read with tnefparse) gives up its files as attachments and its
+body when the email has none of its own; an unreadable one is kept as it came.
+
 Never raises on bad input: wrong or unknown charsets fall back (declared charset, then UTF-8,
 then Windows-1252 with replacement), broken MIME is read as far as it goes, and whatever the
 standard library reports as a defect is kept in `parsed.defects`.
@@ -23,6 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from typing import Any
+
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from tickets.html import html_to_text, sanitize_html
 
@@ -81,6 +87,9 @@ class ParsedEmail:
     bounce: BounceInfo | None = None
     ticket_number: int | None = None
     truncated: str = ""
+    # Set when the message was over the size limit: its real size and the limit, in bytes.
+    size_bytes: int = 0
+    size_limit: int = 0
     defects: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -270,7 +279,7 @@ def addresses_parse(values: list[str]) -> list[EmailAddress]:
             if not found:
                 continue
             address = found.group(0)
-        local, _, domain = address.rpartition("@")
+        local, _at, domain = address.rpartition("@")
         address = f"{local}@{domain}".lower()
         if address in seen:
             continue
@@ -397,6 +406,9 @@ class _Collector:
     attachments: list[EmailAttachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     parts_seen: int = 0
+    # Bodies found inside winmail.dat: used only when the MIME parts carry no body of their own.
+    tnef_plain: list[str] = field(default_factory=list)
+    tnef_html: list[str] = field(default_factory=list)
 
 
 def _content_type(part: Message) -> str:
@@ -561,9 +573,114 @@ def _walk(part: Message, collector: _Collector, depth: int = 0, in_alternative: 
     if content_type == "text/plain" and disposition != "attachment" and not filename:
         collector.plain.append(_text_of(part))
         return
+    if _is_tnef(content_type, filename, part):
+        _tnef_extract(part, collector)
+        return
     inline = disposition == "inline" or (bool(content_id) and disposition != "attachment")
     inline = inline and maintype == "image"
     _attachment_add(collector, part, content_type, inline)
+
+
+# ---------------------------------------------------------------------------------------------
+# TNEF (Outlook's winmail.dat): its files become attachments and its body a body.
+
+TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
+_MAPI_ATTACH_MIME_TAG = 0x370E
+_MAPI_ATTACH_CONTENT_ID = 0x3712
+
+
+def _is_tnef(content_type: str, filename: str, part: Message) -> bool:
+    if content_type not in ("application/ms-tnef", "application/vnd.ms-tnef") and filename.lower() != "winmail.dat":
+        return False
+    return _payload_bytes(part)[:4] == TNEF_SIGNATURE
+
+
+def _tnef_text(value: Any, codepage: str | None = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, bytes):
+        value = bytes_decode(value, codepage)
+    return str(value).replace("\x00", "").strip()
+
+
+def _tnef_mapi_value(attachment: Any, name: int) -> str:
+    for attr in getattr(attachment, "mapi_attrs", []):
+        if getattr(attr, "name", None) == name:
+            try:
+                return _tnef_text(attr.data)
+            except Exception:  # noqa: BLE001 - one odd property must not lose the file
+                return ""
+    return ""
+
+
+def _tnef_filename(attachment: Any, codepage: str | None, index: int) -> str:
+    name = ""
+    try:
+        name = _tnef_text(attachment.long_filename(), codepage)
+    except Exception:  # noqa: BLE001 - tnefparse decodes the 8.3 name as UTF-8, which can fail
+        name = ""
+    if not name:
+        name = _tnef_text(getattr(attachment, "_name", b""), codepage)
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip().strip(".")
+    return name[:255] or f"attachment-{index}.bin"
+
+
+def _tnef_extract(part: Message, collector: _Collector) -> None:
+    """Lift the files (and the body, kept aside) out of a winmail.dat. When nothing can be read
+    from it, the winmail.dat itself is kept as an attachment so nothing is lost."""
+    try:
+        from tnefparse.tnef import TNEF
+    except ImportError:  # the dependency is missing from this install: keep the file as it came
+        _attachment_add(collector, part, "application/ms-tnef", False)
+        return
+    payload = _payload_bytes(part)
+    try:
+        tnef = TNEF(payload, do_checksum=True)  # a wrong checksum is only logged
+    except Exception:  # noqa: BLE001 - truncated or hostile TNEF: keep the file as it came
+        collector.defects.append("unreadable TNEF (winmail.dat) kept as it came")
+        _attachment_add(collector, part, "application/ms-tnef", False)
+        return
+    codepage = getattr(tnef, "codepage", None)
+    found = 0
+    for attachment in getattr(tnef, "attachments", []):
+        collector.parts_seen += 1
+        if collector.parts_seen > MAX_PARTS:
+            collector.defects.append("too many parts")
+            break
+        data = getattr(attachment, "data", b"") or b""
+        if not isinstance(data, bytes) or not data:
+            continue
+        filename = _tnef_filename(attachment, codepage, len(collector.attachments) + 1)
+        declared = _tnef_mapi_value(attachment, _MAPI_ATTACH_MIME_TAG).lower()
+        content_type = declared if re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", declared) else ""
+        content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        content_id = _tnef_mapi_value(attachment, _MAPI_ATTACH_CONTENT_ID).strip("<>")[:255]
+        collector.attachments.append(
+            EmailAttachment(
+                filename=filename,
+                content_type=content_type,
+                payload=data,
+                inline=bool(content_id) and content_type.startswith("image/"),
+                content_id=content_id,
+            )
+        )
+        found += 1
+    try:
+        html = _tnef_text(tnef.htmlbody, codepage)
+        plain = _tnef_text(tnef.body, codepage)
+    except Exception:  # noqa: BLE001
+        html = plain = ""
+    if html:
+        collector.tnef_html.append(html)
+    if plain:
+        collector.tnef_plain.append(plain.replace("\r\n", "\n"))
+    if not found and not html and not plain:
+        # An RTF-only body (or an empty container): keep the original for the agent to open.
+        collector.defects.append("TNEF (winmail.dat) without readable files or body kept as it came")
+        _attachment_add(collector, part, "application/ms-tnef", False)
 
 
 def _walk_alternative(children: list[Any], collector: _Collector, depth: int) -> None:
@@ -594,6 +711,8 @@ def _walk_alternative(children: list[Any], collector: _Collector, depth: int) ->
             collector.plain.extend(sub.plain)
         collector.attachments.extend(sub.attachments)
         collector.defects.extend(sub.defects)
+        collector.tnef_plain.extend(sub.tnef_plain)
+        collector.tnef_html.extend(sub.tnef_html)
 
 
 def _uudecode_into(text: str, collector: _Collector) -> str:
@@ -631,8 +750,20 @@ def _safe_stem(value: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def email_parse(raw: bytes, *, max_bytes: int | None = None) -> ParsedEmail:
-    """Parse one raw message. Never raises for bad input; see the module docstring."""
+def size_cut_text(*, size: int, limit: int) -> str:
+    """What an agent reads in place of a message that was over the size limit."""
+    return _(
+        "This email was %(size)s, over the limit of %(limit)s for one email, so only its headers "
+        "(sender, recipients, subject, date) were read; its text and attachments were not kept here. "
+        "The sender has been told, unless the message was automatic."
+    ) % {"size": filesizeformat(size), "limit": filesizeformat(limit)}
+
+
+def email_parse(raw: bytes, *, max_bytes: int | None = None, declared_size: int | None = None) -> ParsedEmail:
+    """Parse one raw message. Never raises for bad input; see the module docstring.
+
+    `declared_size` is the size the server reported when only the first bytes were fetched
+    (IMAP fetches at most the limit plus one byte)."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", errors="surrogateescape")
     limit = max_bytes if max_bytes is not None else DEFAULT_MAX_MESSAGE_BYTES
@@ -640,13 +771,13 @@ def email_parse(raw: bytes, *, max_bytes: int | None = None) -> ParsedEmail:
     truncated = ""
     if len(raw) > limit:
         # Keep the headers only: the raw message stays stored, the agent is told why.
+        result.size_bytes = max(len(raw), int(declared_size or 0))
+        result.size_limit = limit
         head, _sep, _rest = raw.partition(b"\n\n")
         if len(head) == len(raw):
             head, _sep, _rest = raw.partition(b"\r\n\r\n")
         raw = head[: 1024 * 1024] + b"\n\n"
-        truncated = (
-            f"The message is {len(_rest) + len(head)} bytes, over the {limit} byte limit; only its headers were read."
-        )
+        truncated = size_cut_text(size=result.size_bytes, limit=limit)
     # mbox-style "From " separator lines (common in saved bounces) are not headers.
     if raw.startswith(b"From ") and b"\n" in raw[:2000]:
         raw = raw.split(b"\n", 1)[1]
@@ -676,6 +807,8 @@ def email_parse(raw: bytes, *, max_bytes: int | None = None) -> ParsedEmail:
             collector.defects.append(f"body could not be read completely: {exc.__class__.__name__}")
     result.defects = [str(d.__class__.__name__) for d in getattr(msg, "defects", [])] + collector.defects
     result.attachments = collector.attachments
+    if not any(p.strip() for p in collector.plain) and not any(h.strip() for h in collector.html):
+        collector.plain, collector.html = collector.tnef_plain, collector.tnef_html
 
     html_raw = "\n".join(h for h in collector.html if h.strip())
     result.body_html = sanitize_html(html_raw) if html_raw else ""

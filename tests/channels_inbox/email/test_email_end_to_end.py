@@ -137,6 +137,10 @@ def test_mail_polled_answered_and_answered_back_threads_on_one_ticket(
     text = out.get_body(("plain",)).get_content()
     assert "We found your parcel; it ships today." in text and "Carla, Acme Support" in text
     assert "We found your parcel" in out.get_body(("html",)).get_content()
+    # The customer's message is quoted below the reply, in both parts, as their client expects.
+    assert text.index("We found your parcel") < text.index("Ana Lima wrote:")
+    assert "> Hello, my parcel has not arrived." in text.replace("\r\n", "\n")
+    assert "Ana Lima wrote:" in out.get_body(("html",)).get_content()
 
     # The customer's answer (threaded only by In-Reply-To) lands on the same ticket.
     answer_id = f"<ana-2-{unique}@customer.test>"

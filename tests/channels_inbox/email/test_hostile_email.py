@@ -168,7 +168,8 @@ def test_oversized_message_keeps_headers_and_says_why():
     raw = b"From: a@example.com\r\nSubject: big\r\n\r\n" + b"x" * 5000
     parsed = email_parse(raw, max_bytes=1000)
     assert parsed.subject == "big" and parsed.from_.address == "a@example.com"
-    assert "over the 1000 byte limit" in parsed.body_text and parsed.truncated
+    assert "over the limit of 1000\xa0bytes for one email" in parsed.body_text and parsed.truncated
+    assert (parsed.size_limit, parsed.size_bytes) == (1000, len(raw))
 
 
 def test_header_decode_never_raises():
