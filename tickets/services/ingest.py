@@ -199,9 +199,21 @@ def message_ingest(*, inbound: InboundMessage, raw: RawInbound | None = None) ->
         existing = Message.objects.select_related("ticket", "author_customer").get(
             channel=inbound.channel, external_id=(inbound.external_id or "").strip()[:512]
         )
-        if raw is not None:
-            raw_inbound_mark(raw=raw, status=RawInboundStatus.DUPLICATE)
+        _raw_mark_seen(raw, existing)
         return IngestResult(message=existing, ticket=existing.ticket, customer=existing.author_customer, duplicate=True)
+
+
+def _raw_mark_seen(raw: RawInbound | None, existing: Message) -> None:
+    """The message is already stored. From this very payload (another worker processed it at
+    the same moment, or it is replayed): the payload is processed. From another payload (the
+    provider delivered the message twice): this one is a duplicate."""
+    if raw is None:
+        return
+    if existing.raw_id == raw.pk:
+        if RawInbound.objects.filter(pk=raw.pk).exclude(status=RawInboundStatus.PROCESSED).exists():
+            raw_inbound_mark(raw=raw, status=RawInboundStatus.PROCESSED)
+    else:
+        raw_inbound_mark(raw=raw, status=RawInboundStatus.DUPLICATE)
 
 
 def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> IngestResult:
@@ -217,8 +229,8 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
                 .first()
             )
             if existing is not None:
-                if raw is not None and raw.status != RawInboundStatus.PROCESSED:
-                    raw_inbound_mark(raw=raw, status=RawInboundStatus.DUPLICATE)
+                if raw is None or raw.status != RawInboundStatus.PROCESSED:
+                    _raw_mark_seen(raw, existing)
                 return IngestResult(
                     message=existing, ticket=existing.ticket, customer=existing.author_customer, duplicate=True
                 )
