@@ -258,6 +258,8 @@ HELPDESK_TICKET_NUMBER_START = env_int("HELPDESK_TICKET_NUMBER_START", 1000)
 HELPDESK_THREAD_WINDOW_DAYS = env_int("HELPDESK_THREAD_WINDOW_DAYS", 7)
 # Attachments larger than this are not stored; the message keeps a note saying why.
 HELPDESK_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+# Unsolved tickets re-applied per task after an SLA policy or business-hours edit.
+SLA_REAPPLY_BATCH = env_int("SLA_REAPPLY_BATCH", 500)
 
 # The help desk's own email addresses (comma-separated): never treated as customers or
 # followers. DEFAULT_FROM_EMAIL is always included.

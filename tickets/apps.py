@@ -13,3 +13,8 @@ class TicketsConfig(AppConfig):
 
         # Infrastructure only: keep the role groups and their permissions in step with code.
         post_migrate.connect(roles.role_groups_sync_handler, sender=self)
+
+        # SLA: editing a policy or business hours re-applies it to the unsolved tickets.
+        from .sla import reapply
+
+        reapply.connect()

@@ -78,9 +78,9 @@ def test_a_parser_bug_keeps_the_payload_and_a_replay_ingests_it_once(adapter, ca
 
 
 def test_a_payload_for_a_channel_without_adapter_fails_readably():
-    raw, _ = raw_inbound_store(channel="voice", payload=b"{}", external_id="CA1")
+    raw, _ = raw_inbound_store(channel="api", payload=b"{}", external_id="CA1")
     raw_inbound_process(raw_id=raw.pk)
     raw.refresh_from_db()
     assert raw.status == RawInboundStatus.FAILED
-    assert "No adapter is registered for channel 'voice'" in raw.error
+    assert "No adapter is registered for channel 'api'" in raw.error
     assert RawInbound.objects.count() == 1

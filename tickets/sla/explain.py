@@ -84,6 +84,12 @@ _STOP_REASONS = {
 }
 
 
+_RECALCULATE_REASONS = {
+    "policy_changed": gettext_noop("because the SLA policy was edited"),
+    "calendar_changed": gettext_noop("because the business hours were edited"),
+}
+
+
 def _sentence(entry: SlaLedgerEntry, zone: ZoneInfo) -> str:
     d: dict[str, Any] = entry.details or {}
     metric = str(SlaMetric(entry.metric).label)
@@ -110,13 +116,15 @@ def _sentence(entry: SlaLedgerEntry, zone: ZoneInfo) -> str:
         }
         if kind == SlaLedgerKind.ACTIVATED:
             return _("%(metric)s due %(due)s (%(hours)s): %(target)s from %(from)s, policy '%(policy)s'") % values
-        return (
+        text = (
             _(
                 "%(metric)s recalculated, now due %(due)s (%(hours)s): %(target)s, %(used)s used before %(from)s, "
                 "policy '%(policy)s'"
             )
             % values
         )
+        reason = _RECALCULATE_REASONS.get(d.get("why", ""))
+        return f"{text} ({_(reason)})" if reason else text
     if kind == SlaLedgerKind.PAUSED:
         return _("%(metric)s paused at %(at)s while %(status)s (was due %(due)s)") % {
             "metric": metric,

@@ -80,9 +80,12 @@ ZERO = dt.timedelta(0)
 class _Work:
     """One SLA operation on one locked ticket: its clocks, calendars and new ledger rows."""
 
-    def __init__(self, ticket: Ticket, now: dt.datetime) -> None:
+    def __init__(self, ticket: Ticket, now: dt.datetime, recalculate: bool = False) -> None:
         self.ticket = ticket
         self.now = now
+        # The policy or its calendar was edited: recompute running deadlines even when the
+        # clock keeps its policy, target and calendar.
+        self.recalculate = recalculate
         self.clocks: dict[str, SlaClock] = {
             c.metric: c for c in SlaClock.objects.select_for_update().filter(ticket=ticket)
         }
@@ -238,6 +241,19 @@ class _Work:
             target.minutes,
             calendar_id,
         ):
+            if self.recalculate and clock.state == SlaClockState.RUNNING:
+                # Same start and time used, the edited hours: the deadline as it now falls
+                # (a clock already past its target keeps a deadline in the past).
+                before_due = clock.due_at
+                self.set_due(clock)
+                if clock.due_at != before_due:
+                    before = {"target_minutes": clock.target_minutes, "business": clock.calendar_id is not None}
+                    self.record(
+                        clock,
+                        SlaLedgerKind.RECALCULATED,
+                        self.now,
+                        {**self.describe(clock), "why": why, "before": before, "due_before": before_due.isoformat()},
+                    )
             return
         before = {"target_minutes": clock.target_minutes, "business": clock.calendar_id is not None}
         if clock.state == SlaClockState.RUNNING:
@@ -311,13 +327,15 @@ class _Work:
                 setattr(self.ticket, column, value)
 
 
-def _run(ticket: Ticket, now: dt.datetime | None, step: Callable[[_Work], None]) -> Ticket:
+def _run(
+    ticket: Ticket, now: dt.datetime | None, step: Callable[[_Work], None], *, recalculate: bool = False
+) -> Ticket:
     """Lock the ticket, load its clocks, run `step`, save; copies the new state onto `ticket`."""
     with transaction.atomic():
         locked = (
             Ticket.objects.select_for_update(of=("self",)).select_related("requester", "organization").get(pk=ticket.pk)
         )
-        work = _Work(locked, now or timezone.now())
+        work = _Work(locked, now or timezone.now(), recalculate=recalculate)
         step(work)
         work.save()
     for column in DUE_COLUMNS.values():
@@ -325,17 +343,21 @@ def _run(ticket: Ticket, now: dt.datetime | None, step: Callable[[_Work], None])
     return ticket
 
 
-def sla_apply(ticket: Ticket, *, now: dt.datetime | None = None, why: str = "apply") -> SlaPolicy | None:
+def sla_apply(
+    ticket: Ticket, *, now: dt.datetime | None = None, why: str = "apply", recalculate: bool = False
+) -> SlaPolicy | None:
     """Pick the ticket's policy and bring its clocks and deadline columns in line with it
     and with the ticket's state. Call after creating a ticket and after any change that can
-    select another policy or target (priority, team, organization, channel, requester)."""
+    select another policy or target (priority, team, organization, channel, requester).
+    `recalculate`: the policy or its calendar was edited, so running deadlines are worked
+    out again even where the clock keeps its target (see tickets.sla.reapply)."""
     chosen: list[SlaPolicy | None] = []
 
     def step(work: _Work) -> None:
         work.reconcile(why)
         chosen.append(work.policy)
 
-    _run(ticket, now, step)
+    _run(ticket, now, step, recalculate=recalculate)
     return chosen[0]
 
 

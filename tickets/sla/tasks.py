@@ -23,3 +23,14 @@ def sla_apply_task(ticket_id: int, why: str = "apply") -> str:
         return "missing"
     sla_apply(ticket, why=why)
     return "ok"
+
+
+@shared_task(acks_late=True, name="tickets.sla_reapply")
+def sla_reapply_task(after_id: int = 0, why: str = "policy_changed", generation: int | None = None) -> int:
+    """One batch of the re-apply after a policy or calendar edit; queues the next batch."""
+    from .reapply import sla_reapply_batch
+
+    done, last = sla_reapply_batch(after_id=after_id, why=why, generation=generation)
+    if last:
+        sla_reapply_task.delay(last, why, generation)
+    return done
