@@ -7,6 +7,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from helpdesk.netguard import guarded_urlopen
+
 MAX_ERROR_BYTES = 1024 * 1024
 
 
@@ -19,7 +21,8 @@ def http_open(request: urllib.request.Request, *, limit: int, timeout: float) ->
     """(status, body, content type) for any HTTP answer, error statuses included. At most
     `limit` + 1 bytes of a body are read, so the caller can tell an oversized one apart."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        # Through the SSRF guard: payload URLs never reach loopback or private addresses.
+        with guarded_urlopen(request, timeout=timeout) as response:
             return response.status, response.read(limit + 1), response.headers.get_content_type()
     except urllib.error.HTTPError as exc:
         with exc:

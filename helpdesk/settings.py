@@ -75,22 +75,33 @@ INSTALLED_APPS = [
     "channels",
     "helpdesk",
     "tickets",
+    "tickets.routing",
+    "tickets.automation",
     "apitokens",
     "webhooks",
     "channels_inbox",
+    "channels_inbox.voice.apps.VoiceConfig",
+    "channels_inbox.bots.apps.BotsConfig",
+    "channels_inbox.meta.apps.MetaConfig",
     "portal",
     "kb",
     "metrics",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "helpdesk.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.AccountSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -107,6 +118,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "helpdesk.security.csp_nonce",
             ],
         },
     },
@@ -158,15 +170,32 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "helpdesk")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_RESULT_EXPIRES = 3600
 HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
+# Time-based automations (tickets.automation): how often the sweep runs.
+AUTOMATION_SWEEP_SECONDS = env_int("AUTOMATION_SWEEP_SECONDS", 3600)
 # Periodic work, run by Celery beat (`make beat`).
 CELERY_BEAT_SCHEDULE: dict = {
     # SLA breaches and warnings are found within a minute of their time.
     "sla-sweep": {"task": "tickets.sla_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # Routing: chat offers not accepted in time move on; unassigned tickets of auto-assign teams are retried.
+    "routing-sweep": {"task": "routing.sweep", "schedule": 60.0, "options": {"expires": 55}},
     # Webhook retries are rows (next_attempt_at); this sends whatever is due.
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # Automations (pending 3 days -> remind, solved 4 days -> close) and due rule-webhook retries.
+    "automation-sweep": {"task": "automation.sweep", "schedule": float(AUTOMATION_SWEEP_SECONDS)},
     "email-mailboxes-poll": {
         "task": "channels_inbox.email_mailboxes_poll",
         "schedule": float(HELPDESK_IMAP_POLL_SECONDS),
+    },
+    # Survey invitations are rows with a due time; this queues the ones whose delay has passed.
+    "metrics-survey-invitations": {
+        "task": "metrics.survey_invitations_send",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # KPI rollups: recompute the closed days touched since the last run (incremental, idempotent).
+    "metrics-rollups": {
+        "task": "metrics.rollups_refresh",
+        "schedule": 60.0 * int(os.environ.get("METRICS_ROLLUP_MINUTES", "10")),
     },
 }
 CELERY_TIMEZONE = "UTC"
@@ -210,6 +239,34 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Production over HTTPS (README, "Security"): HSTS, redirect to https, the proxy's header.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (helpdesk/security.py): where reports go, and path prefixes whose
+# third-party pages still need inline scripts (the Swagger UI of /api/docs/).
+CSP_REPORT_URI = env("CSP_REPORT_URI", "")
+CSP_INLINE_SCRIPT_PATHS = env_list("CSP_INLINE_SCRIPT_PATHS", "")
+# Sessions: absolute lifetime, and sign-out after this many idle minutes (0: never).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60)
+# Sign-in lockout: this many failures for one username from one address lock it for the minutes.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# Sign-in attempts (any username) an address may make in a minute; API token failures likewise.
+LOGIN_RATE_PER_MINUTE = env_int("LOGIN_RATE_PER_MINUTE", 20)
+API_AUTH_FAILURES_PER_MINUTE = env_int("API_AUTH_FAILURES_PER_MINUTE", 20)
+# Two-factor authentication (TOTP): required for admins when on.
+ACCOUNTS_REQUIRE_2FA_FOR_ADMINS = env_bool("ACCOUNTS_REQUIRE_2FA_FOR_ADMINS", False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Help desk")
+# SSRF guard (helpdesk/netguard.py): networks/hosts the help desk may fetch from although they are
+# loopback or private, comma-separated (10.0.0.0/8, crm.internal). Provider base URLs are allowed.
+NETGUARD_ALLOW = env_list("NETGUARD_ALLOW")
 
 # --- Email (outbound) ------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -232,6 +289,9 @@ REST_FRAMEWORK = {
     # Requests per user; a throttled request gets 429 and Retry-After.
     "DEFAULT_THROTTLE_RATES": {"api": env("API_THROTTLE_RATE", "1200/minute")},
 }
+# Files per message created through the API, and tickets per bulk update.
+API_MAX_ATTACHMENTS_PER_MESSAGE = env_int("API_MAX_ATTACHMENTS_PER_MESSAGE", 10)
+API_BULK_MAX_TICKETS = env_int("API_BULK_MAX_TICKETS", 100)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Help desk API",
     "DESCRIPTION": "Tickets, messages, customers and the rest of the help desk. "
@@ -260,6 +320,11 @@ HELPDESK_THREAD_WINDOW_DAYS = env_int("HELPDESK_THREAD_WINDOW_DAYS", 7)
 HELPDESK_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
 # Unsolved tickets re-applied per task after an SLA policy or business-hours edit.
 SLA_REAPPLY_BATCH = env_int("SLA_REAPPLY_BATCH", 500)
+# Agent workspace: "Breaching soon" horizon, sidebar counts cache, composer attachment limits.
+HELPDESK_BREACHING_SOON_HOURS = env_int("HELPDESK_BREACHING_SOON_HOURS", 4)
+HELPDESK_QUEUE_COUNTS_TTL = env_int("HELPDESK_QUEUE_COUNTS_TTL", 60)
+HELPDESK_COMPOSER_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_COMPOSER_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+HELPDESK_COMPOSER_MAX_ATTACHMENTS = env_int("HELPDESK_COMPOSER_MAX_ATTACHMENTS", 10)
 
 # The help desk's own email addresses (comma-separated): never treated as customers or
 # followers. DEFAULT_FROM_EMAIL is always included.
@@ -290,6 +355,21 @@ TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", "")
 TWILIO_API_BASE = env("TWILIO_API_BASE", "https://api.twilio.com")
 # The public https://host Twilio calls (behind a proxy); empty: the request's own URL.
 TWILIO_WEBHOOK_BASE_URL = env("TWILIO_WEBHOOK_BASE_URL", "")
+# Twilio Voice: caller id for agents' calls (empty: TWILIO_FROM_NUMBER), the number incoming calls
+# ring when the menu option names none (empty: voicemail), the greeting (empty: a translated
+# default), the language of spoken prompts and the longest voicemail.
+TWILIO_VOICE_NUMBER = env("TWILIO_VOICE_NUMBER", "")
+TWILIO_VOICE_FORWARD_TO = env("TWILIO_VOICE_FORWARD_TO", "")
+TWILIO_VOICE_GREETING = env("TWILIO_VOICE_GREETING", "")
+TWILIO_VOICE_LANGUAGE = env("TWILIO_VOICE_LANGUAGE", "en-US")
+TWILIO_VOICE_RECORD_MAX_SECONDS = env_int("TWILIO_VOICE_RECORD_MAX_SECONDS", 120)
+# Inbound media fetches: tries on 5xx / no answer, and the first wait in seconds (doubled each try).
+HELPDESK_MEDIA_FETCH_ATTEMPTS = env_int("HELPDESK_MEDIA_FETCH_ATTEMPTS", 3)
+HELPDESK_MEDIA_FETCH_BACKOFF = float(env("HELPDESK_MEDIA_FETCH_BACKOFF", "1"))
+# How long the signed links to outbound attachments (MMS, WhatsApp media) work, in seconds.
+HELPDESK_MEDIA_LINK_MAX_AGE = env_int("HELPDESK_MEDIA_LINK_MAX_AGE", 86400)
+# Sent as "Authorization: Bearer <token>" to the order status endpoint of the bots (empty: none).
+BOTS_ORDER_STATUS_TOKEN = env("BOTS_ORDER_STATUS_TOKEN", "")
 
 # --- Customer portal and web form (/support/) ------------------------------------------------
 PORTAL_RATE_LIMIT_PER_IP = env_int("PORTAL_RATE_LIMIT_PER_IP", 5)  # submissions an hour per IP
@@ -315,6 +395,12 @@ INSTAGRAM_ACCESS_TOKEN = env("INSTAGRAM_ACCESS_TOKEN", "")
 # Satisfaction surveys: at most one per customer in this many days; csat or ces.
 METRICS_SURVEY_CUSTOMER_LIMIT_DAYS = env_int("METRICS_SURVEY_CUSTOMER_LIMIT_DAYS", 7)
 METRICS_SURVEY_KIND = env("METRICS_SURVEY_KIND", "csat")
+# Survey invitations: delay after solving, share of solved tickets surveyed (0-100), and how
+# many days a digit reply (SMS, WhatsApp, Telegram, chat...) still counts as the answer.
+METRICS_SURVEY_DELAY_MINUTES = env_int("METRICS_SURVEY_DELAY_MINUTES", 60)
+METRICS_SURVEY_SAMPLE_PERCENT = env_int("METRICS_SURVEY_SAMPLE_PERCENT", 100)
+METRICS_SURVEY_REPLY_DAYS = env_int("METRICS_SURVEY_REPLY_DAYS", 7)
+METRICS_ROLLUP_MINUTES = env_int("METRICS_ROLLUP_MINUTES", 10)
 
 # Outbound webhooks: timeout, tries, backoff, and when to turn a failing subscription off.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
@@ -322,6 +408,15 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 60)
 WEBHOOK_BACKOFF_MAX_SECONDS = env_int("WEBHOOK_BACKOFF_MAX_SECONDS", 21600)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10)
+
+# Triggers and automations (README, "Triggers and automations").
+AUTOMATION_SWEEP_BATCH = env_int("AUTOMATION_SWEEP_BATCH", 500)
+AUTOMATION_TRIGGER_MAX_DEPTH = env_int("AUTOMATION_TRIGGER_MAX_DEPTH", 5)
+AUTOMATION_TRIGGER_MAX_PER_HOUR = env_int("AUTOMATION_TRIGGER_MAX_PER_HOUR", 10)
+AUTOMATION_WEBHOOK_ALLOW_PRIVATE = env_bool("AUTOMATION_WEBHOOK_ALLOW_PRIVATE", False)
+AUTOMATION_WEBHOOK_TIMEOUT_SECONDS = env_int("AUTOMATION_WEBHOOK_TIMEOUT_SECONDS", 10)
+AUTOMATION_WEBHOOK_MAX_ATTEMPTS = env_int("AUTOMATION_WEBHOOK_MAX_ATTEMPTS", 5)
+AUTOMATION_WEBHOOK_BACKOFF_SECONDS = env_int("AUTOMATION_WEBHOOK_BACKOFF_SECONDS", 30)
 
 # --- Scaling out (README, "Scaling out"); everything here is off until configured --------------
 # Separate Celery queues per kind of work: <CELERY_QUEUE>.ingest / .outbound / .sla / .reports.

@@ -73,9 +73,15 @@ def _rate_limited(request: HttpRequest, template: str) -> HttpResponse:
     return response
 
 
-def _frame_ancestors(response: HttpResponse) -> HttpResponse:
+def _frame_ancestors(response: HttpResponse, request: HttpRequest) -> HttpResponse:
+    """The site's strict policy, except that the allowed origins may frame the embed."""
+    from helpdesk.security import content_security_policy
+
     origins = [o for o in getattr(settings, "PORTAL_EMBED_ALLOWED_ORIGINS", []) if o]
-    response["Content-Security-Policy"] = "frame-ancestors " + (" ".join(origins) if origins else "'none'")
+    policy = content_security_policy(nonce=getattr(request, "csp_nonce", None))
+    response["Content-Security-Policy"] = policy.replace(
+        "frame-ancestors 'none'", "frame-ancestors " + (" ".join(origins) if origins else "'none'")
+    )
     return response
 
 
@@ -129,7 +135,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @portal_page
 def request_form_embed(request: HttpRequest) -> HttpResponse:
-    return _frame_ancestors(_request_form(request, embed=True))
+    return _frame_ancestors(_request_form(request, embed=True), request)
 
 
 def _thanks(request: HttpRequest, *, embed: bool) -> HttpResponse:
@@ -152,7 +158,7 @@ def thanks(request: HttpRequest) -> HttpResponse:
 @require_GET
 @portal_page
 def thanks_embed(request: HttpRequest) -> HttpResponse:
-    return _frame_ancestors(_thanks(request, embed=True))
+    return _frame_ancestors(_thanks(request, embed=True), request)
 
 
 # --- Signing in ----------------------------------------------------------------------------------

@@ -86,3 +86,10 @@ def celery_worker(transactional_db):
             yield worker
     finally:
         conf.task_always_eager, conf.task_default_queue = saved
+
+
+@pytest.fixture(autouse=True)
+def _loopback_targets_allowed(settings):
+    """Test receivers listen on 127.0.0.1; the SSRF guard refuses loopback unless allowed.
+    Tests of the guard itself set NETGUARD_ALLOW to what they need."""
+    settings.NETGUARD_ALLOW = ["127.0.0.1"]

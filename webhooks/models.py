@@ -18,6 +18,10 @@ class WebhookEventType(models.TextChoices):
     TICKET_SOLVED = "ticket.solved", _("Ticket solved")
     MESSAGE_CREATED = "message.created", _("Message created")
     CUSTOMER_CREATED = "customer.created", _("Customer created")
+    CUSTOMER_MERGED = "customer.merged", _("Customer merged")
+    SLA_WARNED = "sla.warned", _("SLA warning")
+    SLA_BREACHED = "sla.breached", _("SLA breached")
+    SURVEY_ANSWERED = "survey.answered", _("Survey answered")
 
 
 class DeliveryStatus(models.TextChoices):
@@ -58,6 +62,18 @@ class WebhookSubscription(models.Model):
 
     def wants(self, event_type: str) -> bool:
         return event_type in (self.event_types or [])
+
+    def clean(self) -> None:
+        # SSRF guard: no loopback, private or reserved targets (helpdesk/netguard.py).
+        from django.core.exceptions import ValidationError
+
+        from helpdesk.netguard import UnsafeURL, url_check
+
+        if self.url:
+            try:
+                url_check(self.url)
+            except UnsafeURL as exc:
+                raise ValidationError({"url": str(exc)}) from None
 
 
 class WebhookDelivery(models.Model):

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from helpdesk.netguard import UnsafeURL, guarded_urlopen, url_check
 from tickets.models import Customer, Event, Message, Ticket, TicketStatus
 from tickets.services.events import Actor, event_record, jsonable
 
@@ -69,6 +70,11 @@ def _clean(url: str, event_types: Iterable[str]) -> list[str]:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         errors["url"] = ["Enter an http:// or https:// URL."]
+    else:
+        try:
+            url_check(url)  # SSRF guard; checked again on every delivery (DNS rebinding)
+        except UnsafeURL as exc:
+            errors["url"] = [str(exc)]
     types = list(dict.fromkeys(event_types))
     unknown = [t for t in types if t not in WebhookEventType.values]
     if not types:
@@ -155,10 +161,18 @@ def event_webhook_types(event: Event) -> list[str]:
             if event.field == "status" and event.new_value == TicketStatus.SOLVED:
                 return [WebhookEventType.TICKET_UPDATED, WebhookEventType.TICKET_SOLVED]
             return [WebhookEventType.TICKET_UPDATED]
+        if verb == "sla_warned":
+            return [WebhookEventType.SLA_WARNED]
+        if verb == "sla_breached":
+            return [WebhookEventType.SLA_BREACHED]
+    if kind == "survey" and verb == "survey_answered":
+        return [WebhookEventType.SURVEY_ANSWERED]
     if kind == "message" and verb in {"message_received", "reply_queued", "note_added"}:
         return [WebhookEventType.MESSAGE_CREATED]
     if kind == "customer" and verb == "created":
         return [WebhookEventType.CUSTOMER_CREATED]
+    if kind == "customer" and verb == "customer_merged" and "merged_from" in (event.data or {}):
+        return [WebhookEventType.CUSTOMER_MERGED]  # the kept customer's event; the other is gone
     return []
 
 
@@ -206,6 +220,25 @@ def _object_data(event: Event) -> dict[str, Any] | None:
             },
             "ticket": _ticket_data(message.ticket),
         }
+    if event.object_type == "survey":
+        from metrics.models import Survey
+
+        survey = Survey.objects.select_related("ticket").filter(pk=event.object_id).first()
+        if survey is None:
+            return None
+        return {
+            "survey": {
+                "id": survey.pk,
+                "kind": survey.kind,
+                "score": survey.score,
+                "comment": survey.comment,
+                "channel": survey.channel,
+                "agent": survey.agent_id,
+                "team": survey.team_id,
+                "answered_at": _iso(survey.answered_at),
+            },
+            "ticket": _ticket_data(survey.ticket),
+        }
     if event.object_type == "customer":
         customer = Customer.objects.prefetch_related("identities").filter(pk=event.object_id).first()
         if customer is None:
@@ -226,6 +259,10 @@ def event_payload(event: Event, event_type: str) -> dict[str, Any] | None:
     if data is None:
         return None
     change = {"verb": event.verb}
+    if event.verb == "customer_merged":
+        change["merged_from"] = (event.data or {}).get("merged_from")
+    if event.verb in ("sla_warned", "sla_breached"):
+        change.update({k: (event.data or {}).get(k) for k in ("metric", "due_at", "policy")})
     if event.field:
         change.update(field=event.field, old=jsonable(event.old_value), new=jsonable(event.new_value))
     return {
@@ -313,7 +350,7 @@ class Response:
 def _post(url: str, body: bytes, headers: dict[str, str]) -> Response:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout_seconds()) as reply:  # noqa: S310 (http/https only)
+        with guarded_urlopen(request, timeout=timeout_seconds()) as reply:  # SSRF guard on the connected address
             return Response(reply.status, reply.read(RESPONSE_EXCERPT_CHARS * 4).decode("utf-8", "replace"), "")
     except urllib.error.HTTPError as exc:
         text = exc.read(RESPONSE_EXCERPT_CHARS * 4).decode("utf-8", "replace") if exc.fp else ""

@@ -2,7 +2,7 @@
 drf-spectacular-sidecar package, no CDN). Included by helpdesk.urls under "api/"."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 # The schema covers the REST API only, not other DRF views in the project (inbound webhooks).
 API_PATTERNS = [
@@ -12,5 +12,5 @@ API_PATTERNS = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(patterns=API_PATTERNS), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
