@@ -99,6 +99,14 @@ def test_escalation_raises_priority_reassigns_and_names_who_to_notify(eu_support
     breached = Event.objects.filter(ticket=ticket, verb="sla_breached").order_by("data__metric")
     assert [e.data["metric"] for e in breached] == ["first_response", "resolution"]
     assert breached[0].data["notify"] == [owner.pk, lead.pk]
+    # ... and each of them has a notification per breach waiting on their notifications page
+    from tickets.automation.models import Notification
+
+    for person in (owner, lead):
+        texts = sorted(Notification.objects.filter(user=person, ticket=ticket).values_list("text", flat=True))
+        assert len(texts) == 2 and all(f"SLA breached on ticket #{ticket.number}" in t for t in texts)
+        assert any("First response was due 2025-03-12 10:00" in t for t in texts)  # due 11:00 Berlin
+    assert not Notification.objects.filter(user=escalation).exists()
 
 
 @pytest.mark.django_db

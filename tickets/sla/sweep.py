@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from ..models import ActorKind, Event, Ticket, TicketPriority
@@ -121,7 +122,11 @@ def _sweep_batch(kind: str, now: dt.datetime, batch_size: int, result: SweepResu
                 for c in clocks
             ]
         )
-        Event.objects.bulk_create([_event(c, kind, now) for c in clocks])
+        events = Event.objects.bulk_create([_event(c, kind, now) for c in clocks])
+        for event in events:
+            # bulk_create sends no signal: tell the Event listeners (webhooks, notifications,
+            # live updates) as a save would.
+            post_save.send(sender=Event, instance=event, created=True, raw=False, using="default", update_fields=None)
         if kind == SlaLedgerKind.BREACHED:
             escalated: set[int] = set()
             for clock in clocks:  # once per ticket, even when two of its clocks breach together
