@@ -143,6 +143,12 @@ def main() -> None:
         scenarios = [
             ("ticket list (50 per page)", "GET", "/api/v1/tickets/?page_size=50", None),
             (
+                "ticket list, expanded",
+                "GET",
+                "/api/v1/tickets/?page_size=50&expand=requester,assignee,team,organization",
+                None,
+            ),
+            (
                 "ticket create",
                 "POST",
                 "/api/v1/tickets/",

@@ -6,12 +6,16 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
+from kb.models import LANGUAGE_CHOICES, Article, ArticleStatus, ArticleVisibility, Category, Section
+from metrics.models import Survey, SurveyKind
+
 from ..identities import InvalidIdentity, normalize
 from ..models import (
     UNSOLVED_STATUSES,
     Channel,
     Customer,
     IdentityKind,
+    Macro,
     Organization,
     Team,
     Ticket,
@@ -19,6 +23,7 @@ from ..models import (
     TicketStatus,
     TicketType,
 )
+from ..models_sla import BusinessCalendar, SlaPolicy
 
 STATUS_CHOICES = [*TicketStatus.choices, ("unsolved", "Unsolved (new, open, pending or on hold)")]
 
@@ -87,3 +92,72 @@ class CustomerFilterSet(django_filters.FilterSet):
         except InvalidIdentity:
             return queryset.none()
         return queryset.filter(Q(identities__kind__in=kinds, identities__value=normalized)).distinct()
+
+
+class MacroFilterSet(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), help_text="Macros of this team.")
+    shared = django_filters.BooleanFilter(field_name="team", lookup_expr="isnull", help_text="Available to everyone.")
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Macro
+        fields: list[str] = []
+
+
+class SlaPolicyFilterSet(django_filters.FilterSet):
+    is_active = django_filters.BooleanFilter()
+    calendar = django_filters.ModelChoiceFilter(queryset=BusinessCalendar.objects.all())
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), field_name="teams")
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = SlaPolicy
+        fields: list[str] = []
+
+
+class BusinessCalendarFilterSet(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    time_zone = django_filters.CharFilter()
+
+    class Meta:
+        model = BusinessCalendar
+        fields: list[str] = []
+
+
+class ArticleFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ArticleStatus.choices)
+    visibility = django_filters.ChoiceFilter(choices=ArticleVisibility.choices)
+    category = django_filters.ModelChoiceFilter(queryset=Category.objects.all())
+    section = django_filters.ModelChoiceFilter(queryset=Section.objects.all())
+    tag = django_filters.CharFilter(field_name="tags__name", help_text="Articles with this tag.")
+    language = django_filters.ChoiceFilter(
+        choices=LANGUAGE_CHOICES, method="filter_language", help_text="Articles with a translation in this language."
+    )
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Article
+        fields: list[str] = []
+
+    def filter_language(self, queryset: QuerySet[Article], name: str, value: str) -> QuerySet[Article]:
+        return queryset.filter(translations__language=value).distinct() if value else queryset
+
+
+class SurveyFilterSet(django_filters.FilterSet):
+    ticket = django_filters.NumberFilter(field_name="ticket__number", help_text="Ticket number.")
+    agent = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all(), help_text="Agent (user) id.")
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    kind = django_filters.ChoiceFilter(choices=SurveyKind.choices)
+    answered = django_filters.BooleanFilter(field_name="answered_at", lookup_expr="isnull", exclude=True)
+    sent = django_filters.IsoDateTimeFromToRangeFilter(
+        field_name="sent_at", help_text="`sent_after` / `sent_before`, ISO 8601."
+    )
+    answered_at = django_filters.IsoDateTimeFromToRangeFilter(
+        field_name="answered_at", help_text="`answered_at_after` / `answered_at_before`, ISO 8601."
+    )
+
+    class Meta:
+        model = Survey
+        fields: list[str] = []

@@ -32,7 +32,10 @@ class RolePermission(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         required: dict[str, str | None] = getattr(view, "required_perms", {})
-        if request.method in SAFE_METHODS:
+        action = getattr(view, "action", None)
+        if action and action in required:  # a named action (bulk, merge, ...) states its own
+            need = required[action]
+        elif request.method in SAFE_METHODS:
             need = required.get("read")
         elif request.method == "POST":
             need = required.get("create")

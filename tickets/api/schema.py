@@ -128,3 +128,59 @@ TICKET_UPDATE_EXAMPLES = [
         status_codes=["400"],
     ),
 ]
+
+EXPAND = OpenApiParameter(
+    "expand",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=False,
+    description="Comma-separated: `requester`, `assignee`, `team`, `organization`. Those related objects come "
+    "in full (the requester with identities, the assignee with role and teams) instead of as summaries, "
+    "at no extra cost per ticket.",
+    examples=[OpenApiExample("Requester and assignee", value="requester,assignee")],
+)
+
+TICKET_BULK_EXAMPLES = [
+    OpenApiExample(
+        "Solve three tickets and tag them",
+        value={"tickets": [1042, 1043, 1050], "changes": {"status": "solved", "tags_add": ["outage-0311"]}},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Per-ticket outcome",
+        value={
+            "succeeded": 1,
+            "failed": 1,
+            "results": [
+                {"number": 1042, "ok": True, "error": None, "ticket": {**_TICKET, "status": "solved"}},
+                {
+                    "number": 1043,
+                    "ok": False,
+                    "error": {
+                        "code": "invalid_transition",
+                        "message": "Ticket #1043 cannot go from Closed to Solved. Closed tickets are final; ...",
+                    },
+                    "ticket": None,
+                },
+            ],
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]
+
+CUSTOMER_MERGE_EXAMPLES = [
+    OpenApiExample("Merge customer 88 into this one", value={"source": 88}, request_only=True),
+    OpenApiExample(
+        "Both have a portal login",
+        value={
+            "error": {
+                "code": "portal_user_conflict",
+                "message": "source: Both customers have their own portal login (ana and ana2). ...",
+                "fields": {"source": ["Both customers have their own portal login (ana and ana2). ..."]},
+            }
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
+]

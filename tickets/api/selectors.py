@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from ..models import Event, Message, Ticket
+from ..models import Attachment, Event, Message, Ticket
 from .permissions import is_agent
 
 
@@ -32,3 +32,12 @@ def agent_list() -> QuerySet:
         .select_related("agent_profile")
         .prefetch_related("agent_profile__teams")
     )
+
+
+def attachment_list(*, ticket: Ticket, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Attachment]:
+    """A ticket's attachments as `user` may see them: customers none of internal notes (the
+    same rule as the agent workspace and the portal). The ticket is already checked visible."""
+    attachments = Attachment.objects.filter(message__ticket=ticket)
+    if not is_agent(user):
+        attachments = attachments.filter(message__is_internal=False)
+    return attachments

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -100,6 +101,29 @@ class TicketSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, ticket: Ticket) -> dict[str, Any]:
+        data = super().to_representation(ticket)
+        expand = self.context.get("expand") or ()
+        if not expand:
+            return data
+        if not hasattr(self, "_expanders"):  # built once per response, not once per ticket
+            classes = {
+                "requester": CustomerSerializer,
+                "assignee": AgentExpandedSerializer,
+                "team": TeamSerializer,
+                "organization": OrganizationSerializer,
+            }
+            self._expanders = {name: classes[name](context=self.context) for name in expand}
+        for name, serializer in self._expanders.items():
+            related = getattr(ticket, name)
+            if related is not None:
+                data[name] = serializer.to_representation(related)
+        return data
+
+
+# `?expand=` on tickets: the related objects given in full instead of as summaries.
+TICKET_EXPANDABLE = ("requester", "assignee", "team", "organization")
+
 
 class IdentityInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=IdentityKind.choices)
@@ -161,10 +185,33 @@ class TicketUpdateSerializer(serializers.Serializer):
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
+    message = serializers.IntegerField(source="message_id", read_only=True)
+    download_url = serializers.SerializerMethodField(
+        help_text="GET it with the same token; null when the file was refused (too large) and not stored."
+    )
+
     class Meta:
         model = Attachment
-        fields = ["id", "filename", "content_type", "size", "sha256", "inline", "stored", "created_at"]
+        fields = [
+            "id",
+            "message",
+            "filename",
+            "content_type",
+            "size",
+            "sha256",
+            "inline",
+            "stored",
+            "download_url",
+            "created_at",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_download_url(self, attachment: Attachment) -> str | None:
+        if not attachment.stored or not attachment.file:
+            return None
+        number = self.context.get("ticket_number") or attachment.message.ticket.number
+        return reverse("api:ticket-attachment-download", kwargs={"ticket_number": number, "pk": attachment.pk})
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -209,6 +256,13 @@ class MessageCreateSerializer(serializers.Serializer):
         choices=Channel.choices,
         required=False,
         help_text="Reply on this channel (not `internal`); by default the one the customer last wrote on.",
+    )
+    attachments = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False),
+        required=False,
+        write_only=True,
+        help_text="Files, sent as multipart/form-data (repeat the `attachments` part for several). Each at most "
+        "HELPDESK_MAX_ATTACHMENT_BYTES (25 MB), at most API_MAX_ATTACHMENTS_PER_MESSAGE (10) files.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -359,3 +413,85 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
+
+
+class AgentExpandedSerializer(serializers.ModelSerializer):
+    """An assignee in full (`?expand=assignee`): works for users without an agent profile too."""
+
+    name = serializers.SerializerMethodField()
+    role = serializers.SerializerMethodField()
+    teams = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name", "email", "role", "teams"]
+        read_only_fields = fields
+
+    def get_name(self, user: Any) -> str:
+        return user.get_full_name() or user.get_username()
+
+    def get_role(self, user: Any) -> str | None:
+        profile = getattr(user, "agent_profile", None)
+        return profile.role if profile is not None else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_teams(self, user: Any) -> list[int]:
+        profile = getattr(user, "agent_profile", None)
+        return [team.pk for team in profile.teams.all()] if profile is not None else []
+
+
+class CustomerMergeSerializer(serializers.Serializer):
+    source = serializers.PrimaryKeyRelatedField(
+        queryset=Customer.objects.all(), help_text="The customer merged into this one (and then deleted)."
+    )
+
+
+# --- Bulk ticket changes -------------------------------------------------------------------------
+
+
+class TicketBulkChangesSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
+    priority = serializers.ChoiceField(choices=TicketPriority.choices, required=False)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True, help_text="Agent (user) id; null unassigns."
+    )
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    tags_add = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    tags_remove = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Say what to change: status, priority, assignee, team, tags_add or tags_remove."
+            )
+        return attrs
+
+
+class TicketBulkSerializer(serializers.Serializer):
+    tickets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        help_text="Ticket numbers (at most API_BULK_MAX_TICKETS, 100).",
+    )
+    changes = TicketBulkChangesSerializer()
+
+    def validate_tickets(self, value: list[int]) -> list[int]:
+        return list(dict.fromkeys(value))
+
+
+class BulkErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class TicketBulkOutcomeSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    error = BulkErrorSerializer(allow_null=True, help_text="Why this ticket was not changed; null when it was.")
+    ticket = TicketSerializer(allow_null=True, help_text="The ticket after the change.")
+
+
+class TicketBulkResultSerializer(serializers.Serializer):
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = TicketBulkOutcomeSerializer(many=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.http import Http404
+from django.db.models import QuerySet, prefetch_related_objects
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +17,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -24,8 +25,9 @@ from rest_framework.response import Response
 
 from ..identities import InvalidIdentity, normalize
 from ..inbound import InboundMessage, InboundSender
-from ..models import Customer, Event, IdentityKind, Message, Organization, Tag, Team, Ticket
+from ..models import Attachment, Customer, Event, IdentityKind, Message, Organization, Tag, Team, Ticket
 from ..selectors import ticket_get, ticket_list
+from ..services.customer_merge import customer_merge
 from ..services.customers import customer_create, customer_resolve, identity_add
 from ..services.directory import (
     customer_update,
@@ -47,6 +49,7 @@ from ..services.tickets import (
     ticket_tags_set,
     ticket_update,
 )
+from ..views.attachments import INLINE_TYPES
 from . import schema  # noqa: F401  (registers the token auth scheme with drf-spectacular)
 from .authentication import TokenAuthentication
 from .exceptions import api_exception_handler
@@ -54,11 +57,23 @@ from .filters import CustomerFilterSet, TicketFilterSet
 from .idempotency import idempotent
 from .pagination import ApiCursorPagination, OldestFirstCursorPagination
 from .permissions import IsAgent, RolePermission, TokenScopePermission, is_agent
-from .schema import ERRORS, IDEMPOTENCY_KEY, TICKET_CREATE_EXAMPLES, TICKET_EXAMPLE, TICKET_UPDATE_EXAMPLES
-from .selectors import agent_list, event_list, message_list
+from .schema import (
+    CUSTOMER_MERGE_EXAMPLES,
+    ERRORS,
+    EXPAND,
+    IDEMPOTENCY_KEY,
+    TICKET_BULK_EXAMPLES,
+    TICKET_CREATE_EXAMPLES,
+    TICKET_EXAMPLE,
+    TICKET_UPDATE_EXAMPLES,
+)
+from .selectors import agent_list, attachment_list, event_list, message_list
 from .serializers import (
+    TICKET_EXPANDABLE,
     AgentSerializer,
+    AttachmentSerializer,
     CustomerCreateSerializer,
+    CustomerMergeSerializer,
     CustomerSerializer,
     CustomerUpdateSerializer,
     EventSerializer,
@@ -69,10 +84,13 @@ from .serializers import (
     OrganizationSerializer,
     TagSerializer,
     TeamSerializer,
+    TicketBulkResultSerializer,
+    TicketBulkSerializer,
     TicketCreateSerializer,
     TicketSerializer,
     TicketUpdateSerializer,
 )
+from .services import attachments_check, bulk_max_tickets, message_attachments_add, ticket_bulk_update
 from .throttling import ApiUserRateThrottle
 
 
@@ -106,10 +124,14 @@ class ApiViewSet(viewsets.GenericViewSet):
         description="Tickets you may see (the same as in the agent workspace), newest change first. "
         "For incremental export: `?updated_since=<time>&ordering=updated_at`, then follow `next`.",
         responses={200: TicketSerializer, **ERRORS},
+        parameters=[EXPAND],
         examples=[TICKET_EXAMPLE],
     ),
     retrieve=extend_schema(
-        summary="Get a ticket by number", responses={200: TicketSerializer, **ERRORS}, examples=[TICKET_EXAMPLE]
+        summary="Get a ticket by number",
+        responses={200: TicketSerializer, **ERRORS},
+        parameters=[EXPAND],
+        examples=[TICKET_EXAMPLE],
     ),
 )
 class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -122,13 +144,84 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     ordering = ["-updated_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
     # Reading is decided by ticket visibility; changes by the services' own checks.
-    required_perms = {"read": None, "create": "tickets.add_ticket", "update": None}
+    required_perms = {"read": None, "create": "tickets.add_ticket", "update": None, "bulk": "tickets.change_ticket"}
+
+    def expand(self) -> tuple[str, ...]:
+        """`?expand=requester,assignee,team,organization`: those related objects in full."""
+        raw = self.request.query_params.get("expand", "") if self.request else ""
+        names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+        unknown = [name for name in names if name not in TICKET_EXPANDABLE]
+        if unknown:
+            raise ApiValidationError(
+                {"expand": [f"Cannot expand {', '.join(unknown)}; choose from {', '.join(TICKET_EXPANDABLE)}."]}
+            )
+        return names
+
+    def _expand_lookups(self) -> list[str]:
+        expand = self.expand()
+        lookups = []
+        if "requester" in expand:
+            lookups.append("requester__identities")
+        if "assignee" in expand:
+            lookups += ["assignee__agent_profile", "assignee__agent_profile__teams"]
+        return lookups
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self.action in ("list", "retrieve"):
+            context["expand"] = self.expand()
+        return context
 
     def get_queryset(self) -> QuerySet[Ticket]:
-        return ticket_list(user=self.request.user).select_related("merged_into", "follow_up_of")
+        queryset = ticket_list(user=self.request.user).select_related("merged_into", "follow_up_of")
+        if self.action == "list":
+            queryset = queryset.prefetch_related(*self._expand_lookups())
+        return queryset
 
     def get_object(self) -> Ticket:
-        return ticket_get(user=self.request.user, number=int(self.kwargs["number"]))
+        ticket = ticket_get(user=self.request.user, number=int(self.kwargs["number"]))
+        if self.action == "retrieve":
+            prefetch_related_objects([ticket], "merged_into", "follow_up_of", "tags", *self._expand_lookups())
+        return ticket
+
+    @extend_schema(
+        summary="Change many tickets at once",
+        description="The same `changes` (status, priority, assignee, team, tags_add, tags_remove) applied to each "
+        "ticket in `tickets` (numbers) in turn, each through the same checks as a single change and in its own "
+        "transaction: one refusal does not stop the others. The answer says, per ticket, whether it worked "
+        "and why not. At most API_BULK_MAX_TICKETS (100) tickets per request.",
+        request=TicketBulkSerializer,
+        responses={200: TicketBulkResultSerializer, **ERRORS},
+        examples=TICKET_BULK_EXAMPLES,
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request: Request) -> Response:
+        numbers = request.data.get("tickets") if isinstance(request.data, dict) else None
+        if isinstance(numbers, list) and len(numbers) > bulk_max_tickets():
+            exc = ApiValidationError(
+                {"tickets": [f"At most {bulk_max_tickets()} tickets per request; {len(numbers)} were sent."]}
+            )
+            exc.error_code = "too_many_tickets"  # type: ignore[attr-defined]
+            raise exc
+        serializer = TicketBulkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        outcomes = ticket_bulk_update(
+            user=request.user, numbers=data["tickets"], changes=data["changes"], actor=self.actor()
+        )
+        done = [o.number for o in outcomes if o.ok]
+        fresh = {t.number: t for t in ticket_list(user=request.user).filter(number__in=done)}
+        context = self.get_serializer_context()
+        results = [
+            {
+                "number": o.number,
+                "ok": o.ok,
+                "error": None if o.ok else {"code": o.code, "message": o.message},
+                "ticket": TicketSerializer(fresh[o.number], context=context).data if o.number in fresh else None,
+            }
+            for o in outcomes
+        ]
+        return Response({"succeeded": len(done), "failed": len(outcomes) - len(done), "results": results})
 
     @extend_schema(
         summary="Create a ticket",
@@ -278,10 +371,18 @@ class TicketMessageViewSet(TicketChildMixin, mixins.ListModelMixin, ApiViewSet):
             return Message.objects.none()
         return message_list(ticket=self.ticket(), user=self.request.user)
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False) and "ticket_number" in self.kwargs:
+            context["ticket_number"] = int(self.kwargs["ticket_number"])
+        return context
+
     @extend_schema(
         summary="Reply to the customer, or add an internal note",
         description="`is_internal: false` queues a reply on the customer's channel; light agents may "
-        "only add notes (`is_internal: true`).",
+        "only add notes (`is_internal: true`). To attach files send `multipart/form-data` with the "
+        "fields and one `attachments` part per file; a file over the size limit, or too many files, is "
+        "a 400 and nothing is stored.",
         parameters=[TICKET_NUMBER, IDEMPOTENCY_KEY],
         request=MessageCreateSerializer,
         responses={201: MessageSerializer, **ERRORS},
@@ -296,17 +397,74 @@ class TicketMessageViewSet(TicketChildMixin, mixins.ListModelMixin, ApiViewSet):
         serializer = MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        message = ticket_reply(
-            ticket=ticket,
-            author=request.user,
-            body_text=data["body_text"],
-            body_html=data["body_html"],
-            is_internal=data["is_internal"],
-            channel=data.get("channel"),
-            actor=self.actor(),
-        )
+        files = data.get("attachments") or []
+        attachments_check(files)
+        actor = self.actor()
+        # One transaction: the delivery task (queued on commit) finds the files on the message.
+        with transaction.atomic():
+            message = ticket_reply(
+                ticket=ticket,
+                author=request.user,
+                body_text=data["body_text"],
+                body_html=data["body_html"],
+                is_internal=data["is_internal"],
+                channel=data.get("channel"),
+                actor=actor,
+            )
+            if files:
+                message_attachments_add(message=message, files=files, actor=actor)
         message = message_list(ticket=ticket, user=request.user).get(pk=message.pk)
         return self.rendered(MessageSerializer, message, status.HTTP_201_CREATED)
+
+
+ATTACHMENT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Attachment id.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List a ticket's attachments",
+        description="Files of every message you may see (customers: not those of internal notes), oldest first. "
+        "`stored: false` marks a file that was refused for its size and only noted.",
+        parameters=[TICKET_NUMBER],
+        responses={200: AttachmentSerializer, **ERRORS},
+    ),
+)
+class TicketAttachmentViewSet(TicketChildMixin, mixins.ListModelMixin, ApiViewSet):
+    serializer_class = AttachmentSerializer
+    pagination_class = OldestFirstCursorPagination
+    lookup_value_regex = "[0-9]+"
+    required_perms = {"read": None}
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return Attachment.objects.none()
+        return attachment_list(ticket=self.ticket(), user=self.request.user)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context["ticket_number"] = int(self.kwargs["ticket_number"])
+        return context
+
+    @extend_schema(
+        summary="Download an attachment",
+        description="The file itself. Images are shown inline; everything else is sent as a download "
+        "(application/octet-stream), always with `Content-Security-Policy: sandbox` and `nosniff`, as in "
+        "the agent workspace.",
+        parameters=[TICKET_NUMBER, ATTACHMENT_ID],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, ticket_number: str, pk: str) -> FileResponse:
+        attachment = self.get_queryset().filter(pk=int(pk), stored=True).exclude(file="").first()
+        if attachment is None:
+            raise Http404("No such attachment on this ticket.")
+        inline = attachment.content_type in INLINE_TYPES
+        response = FileResponse(attachment.file.open("rb"), as_attachment=not inline, filename=attachment.filename)
+        response["Content-Type"] = attachment.content_type if inline else "application/octet-stream"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 @extend_schema_view(
@@ -345,6 +503,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         "read": "tickets.view_customer",
         "create": "tickets.add_customer",
         "update": "tickets.change_customer",
+        "merge": "tickets.change_customer",
     }
 
     def get_queryset(self) -> QuerySet[Customer]:
@@ -400,6 +559,27 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         serializer.is_valid(raise_exception=True)
         identity = _identity_add(customer, serializer.validated_data, self.actor(), field="value")
         return self.rendered(IdentitySerializer, identity, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Merge another customer into this one",
+        description="Everything of the customer `source` (identities, tickets, message authorship, ticket "
+        "following, surveys, portal login) moves to this customer, and `source` is deleted. Both get a "
+        "`customer_merged` event. Refused (400) for the same customer (`merge_into_itself`) or when both "
+        "have a portal login (`portal_user_conflict`).",
+        request=CustomerMergeSerializer,
+        responses={200: CustomerSerializer, **ERRORS},
+        examples=CUSTOMER_MERGE_EXAMPLES,
+    )
+    @action(detail=True, methods=["post"], url_path="merge")
+    def merge(self, request: Request, pk: str) -> Response:
+        target = self.get_object()
+        serializer = CustomerMergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            merged = customer_merge(source=serializer.validated_data["source"], target=target, actor=self.actor())
+        except ValidationError as exc:
+            raise _on_field(exc, "source") from exc
+        return self.rendered(CustomerSerializer, self.get_queryset().get(pk=merged.pk))
 
 
 def _identity_add(customer: Customer, data: dict[str, Any], actor: Actor, *, field: str) -> Any:
