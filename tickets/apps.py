@@ -18,3 +18,11 @@ class TicketsConfig(AppConfig):
         from .sla import reapply
 
         reapply.connect()
+
+        # Agent workspace: after a ticket Event commits, fresh sidebar counts and a live push.
+        from django.db.models.signals import post_save
+
+        from .models import Event
+        from .services.workspace import workspace_event_saved
+
+        post_save.connect(workspace_event_saved, sender=Event, dispatch_uid="tickets.workspace_event_saved")

@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Channel, Macro, Team, TicketPriority, TicketStatus, TicketType
+from .models import Channel, Macro, Team, TicketLinkKind, TicketPriority, TicketStatus, TicketType
 from .selectors import TICKET_QUEUES, agent_assignable_list
 
 # sort key -> label; "-" means newest / highest first.
@@ -24,6 +24,8 @@ TICKET_SORTS = {
     "priority": _("Priority, lowest first"),
     "-number": _("Number, highest first"),
     "number": _("Number, lowest first"),
+    "due": _("SLA deadline, soonest first"),
+    "-due": _("SLA deadline, latest first"),
 }
 
 # Statuses an agent can set from the workspace (new is where tickets start; closing is done by
@@ -39,6 +41,7 @@ class TicketListForm(forms.Form):
     """What the list shows besides the filters: which view, the search words, the order, the page."""
 
     queue = forms.ChoiceField(choices=[(q, q) for q in TICKET_QUEUES], required=False)
+    view = forms.IntegerField(required=False, min_value=1)
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     sort = forms.ChoiceField(label=_("Sort"), choices=list(TICKET_SORTS.items()), required=False)
     after = forms.CharField(required=False, max_length=500)
@@ -164,3 +167,49 @@ class TicketFieldsForm(forms.Form):
 
 class MergeForm(forms.Form):
     target = forms.IntegerField(label=_("Merge into ticket number"), min_value=1)
+
+
+class SavedViewForm(forms.Form):
+    """Save the list's current filters under a name, personal or shared with a team."""
+
+    name = forms.CharField(label=_("View name"), max_length=100)
+    team = forms.ModelChoiceField(
+        label=_("Share with team"), queryset=Team.objects.none(), required=False, empty_label=_("Only me")
+    )
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    replace_filters = forms.BooleanField(label=_("Use the filters shown now"), required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        profile = getattr(user, "agent_profile", None)
+        if user.is_superuser:
+            self.fields["team"].queryset = Team.objects.order_by("name")
+        elif profile is not None:
+            self.fields["team"].queryset = profile.teams.order_by("name")
+
+
+class LinkForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Relation"), choices=TicketLinkKind.choices)
+    target = forms.IntegerField(label=_("Ticket number"), min_value=1)
+
+
+class CustomerSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search customers"), required=False, max_length=200)
+
+
+class CustomerEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    organization = forms.ModelChoiceField(label=_("Organization"), queryset=None, required=False, empty_label="—")
+    language = forms.ChoiceField(label=_("Language"), choices=[])
+    preferred_channel = forms.ChoiceField(label=_("Preferred channel"), required=False, choices=[])
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        from .models import Organization
+
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = Organization.objects.order_by("name")
+        self.fields["language"].choices = settings.LANGUAGES
+        self.fields["preferred_channel"].choices = [("", "—"), *Channel.choices]

@@ -631,4 +631,67 @@ class TicketNumberCounter(models.Model):
         return f"last ticket number {self.last}"
 
 
+# --- Agent workspace (issue 3): saved views and linked tickets -----------------------------------
+
+
+class SavedView(models.Model):
+    """A named ticket list: the query string of the list's filters, search and sort. Personal
+    (team empty) or shared with everyone in a team (managers and admins share)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="saved_views"
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("shared with team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        indexes = [models.Index(fields=["owner", "name"], name="savedview_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketLinkKind(models.TextChoices):
+    RELATED = "related", _("Related to")
+    DUPLICATE_OF = "duplicate_of", _("Duplicate of")
+    CAUSED_BY = "caused_by", _("Caused by")
+
+
+class TicketLink(models.Model):
+    """A relation between two tickets, read from `source`: "#source is a duplicate of #target"."""
+
+    source = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(_("kind"), max_length=20, choices=TicketLinkKind.choices, default=TicketLinkKind.RELATED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("ticket link")
+        verbose_name_plural = _("ticket links")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="ticketlink_unique_pair"),
+            models.CheckConstraint(condition=~Q(source=models.F("target")), name="ticketlink_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.source_id} {self.kind} #{self.target_id}"
+
+
 from .models_sla import *  # noqa

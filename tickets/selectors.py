@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -136,7 +139,30 @@ def ticket_search(*, queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]
 # How long a solved ticket stays in "Recently solved".
 RECENTLY_SOLVED_DAYS = 7
 
-TICKET_QUEUES = ("mine", "unassigned", "unsolved", "pending", "on_hold", "recently_solved", "all")
+TICKET_QUEUES = ("mine", "unassigned", "unsolved", "pending", "on_hold", "breaching", "recently_solved", "all")
+
+# The SLA deadline columns "Breaching soon" looks at (each has a partial index).
+SLA_DUE_COLUMNS = ("first_response_due_at", "next_response_due_at", "resolution_due_at")
+# Stands in for "no deadline" when sorting by the soonest one.
+NO_DEADLINE = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
+
+
+def breaching_soon_hours() -> int:
+    return int(getattr(settings, "HELPDESK_BREACHING_SOON_HOURS", 4))
+
+
+def ticket_due_at() -> Any:
+    """The ticket's soonest SLA deadline (NO_DEADLINE when it has none), as an expression."""
+    from django.db.models import Value
+    from django.db.models.functions import Coalesce, Least
+
+    return Least(*[Coalesce(column, Value(NO_DEADLINE)) for column in SLA_DUE_COLUMNS])
+
+
+def ticket_due_value(ticket: Ticket) -> datetime.datetime:
+    """ticket_due_at() computed in Python for a loaded ticket."""
+    dues = [getattr(ticket, column) for column in SLA_DUE_COLUMNS if getattr(ticket, column) is not None]
+    return min(dues) if dues else NO_DEADLINE
 
 
 def ticket_queue_q(*, user: AbstractBaseUser, queue: str) -> Q:
@@ -156,6 +182,14 @@ def ticket_queue_q(*, user: AbstractBaseUser, queue: str) -> Q:
         return Q(status=TicketStatus.PENDING)
     if queue == "on_hold":
         return Q(status=TicketStatus.ON_HOLD)
+    if queue == "breaching":
+        # Any SLA deadline (met or paused clocks have theirs cleared) within the next hours,
+        # overdue ones included: an OR of three conditions each served by its partial index.
+        limit = timezone.now() + timedelta(hours=breaching_soon_hours())
+        due = Q()
+        for column in SLA_DUE_COLUMNS:
+            due |= Q(**{f"{column}__lte": limit})
+        return unsolved & due
     if queue == "recently_solved":
         since = timezone.now() - timedelta(days=RECENTLY_SOLVED_DAYS)
         return Q(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED], solved_at__gte=since)
@@ -169,16 +203,101 @@ def ticket_queue(*, user: AbstractBaseUser, queue: str) -> QuerySet[Ticket]:
     return ticket_list(user=user).filter(ticket_queue_q(user=user, queue=queue))
 
 
-def ticket_workspace_counts(*, user: AbstractBaseUser) -> dict[str, int]:
-    """The number of tickets in each view but "all", in one query."""
+def ticket_workspace_counts(*, user: AbstractBaseUser, views: Any = ()) -> dict[str, int]:
+    """The number of tickets in each view but "all", and in each saved view (keyed
+    "view:<id>"), in one query."""
     visible = Ticket.objects.filter(ticket_visibility_q(user))
-    return visible.aggregate(
-        **{
-            queue: Count("pk", filter=ticket_queue_q(user=user, queue=queue))
-            for queue in TICKET_QUEUES
-            if queue != "all"
-        }
+    counts: dict[str, Any] = {
+        queue: Count("pk", filter=ticket_queue_q(user=user, queue=queue)) for queue in TICKET_QUEUES if queue != "all"
+    }
+    for view in views:
+        tickets = ticket_view_queryset(user=user, params=saved_view_params(view))[0]
+        counts[f"view:{view.pk}"] = Count("pk", filter=Q(pk__in=tickets.values("pk")))
+    return visible.aggregate(**counts)
+
+
+def ticket_view_queryset(*, user: AbstractBaseUser, params: Mapping[str, Any]) -> tuple[QuerySet[Ticket], Any]:
+    """The tickets a list with these parameters shows (queue, FilterSet filters, search words),
+    unsorted, and the FilterSet (for its errors). Used by the list and by saved views' counts."""
+    from .api.filters import TicketFilterSet
+
+    queue = params.get("queue") or "unsolved"
+    if queue not in TICKET_QUEUES:
+        queue = "unsolved"
+    filterset = TicketFilterSet(data=params, queryset=ticket_queue(user=user, queue=queue))
+    return ticket_search(queryset=filterset.qs, query=params.get("q") or ""), filterset
+
+
+def saved_view_params(view: Any) -> Any:
+    from django.http import QueryDict
+
+    return QueryDict(view.query)
+
+
+def saved_view_list_for(*, user: AbstractBaseUser) -> list[Any]:
+    """The user's own saved views, then those shared with a team they are in (one query)."""
+    from .models import SavedView, Team
+
+    shared = Q(team__in=Team.objects.filter(agents__user=user))
+    return list(
+        SavedView.objects.filter(Q(owner=user, team__isnull=True) | shared)
+        .select_related("team", "owner")
+        .order_by("team__name", "name", "id")
     )
+
+
+def saved_view_get(*, user: AbstractBaseUser, pk: int) -> Any:
+    """A saved view the user may open; 404 otherwise."""
+    for view in saved_view_list_for(user=user):
+        if view.pk == pk:
+            return view
+    raise Http404("No such view.")
+
+
+# --- Cached counts ---------------------------------------------------------------------------------
+# The sidebar's counts are an aggregate over every visible ticket: cheap on an index, but not
+# something to run on every page load at a million tickets. They are cached per user for a short
+# time, under a key that includes a "generation" number for each live-update audience the user
+# belongs to (all tickets, a team, unteamed, their own); a ticket change bumps the generations of
+# the audiences that can see the ticket, so the next load counts again, and only for those agents.
+
+
+def workspace_audience(user: AbstractBaseUser) -> list[str]:
+    """The live-update groups whose tickets `user` may see (as ticket_visibility_q)."""
+    from .tasks import ALL_TICKETS_GROUP, UNTEAMED_GROUP, agent_group, team_group
+
+    if user.is_superuser or user.has_perm("tickets.view_all_tickets"):
+        return [ALL_TICKETS_GROUP]
+    profile = getattr(user, "agent_profile", None)
+    teams = [team_group(pk) for pk in profile.teams.values_list("pk", flat=True)] if profile is not None else []
+    return [UNTEAMED_GROUP, agent_group(user.pk), *teams]
+
+
+def counts_generation_key(group: str) -> str:
+    return f"workspace:counts-gen:{group}"
+
+
+def queue_counts_ttl() -> int:
+    return int(getattr(settings, "HELPDESK_QUEUE_COUNTS_TTL", 60))
+
+
+def ticket_workspace_counts_cached(*, user: AbstractBaseUser, views: Any = ()) -> dict[str, int]:
+    """ticket_workspace_counts from the cache while nothing the user can see has changed (and
+    for at most HELPDESK_QUEUE_COUNTS_TTL seconds, since "breaching soon" and "recently solved"
+    move with the clock)."""
+    from django.core.cache import cache
+
+    groups = workspace_audience(user)
+    generation_keys = [counts_generation_key(group) for group in groups]
+    generations = cache.get_many(generation_keys)
+    signature = ";".join(f"{key}={generations.get(key, 0)}" for key in generation_keys)
+    signature += ";" + ",".join(f"{v.pk}@{v.updated_at.timestamp()}" for v in views)
+    key = f"workspace:counts:{user.pk}:{hashlib.sha1(signature.encode()).hexdigest()}"  # noqa: S324
+    counts = cache.get(key)
+    if counts is None:
+        counts = ticket_workspace_counts(user=user, views=views)
+        cache.set(key, counts, queue_counts_ttl())
+    return counts
 
 
 def ticket_priority_rank() -> Any:
@@ -243,3 +362,87 @@ def macro_list_for(*, user: AbstractBaseUser) -> QuerySet:
     if profile is None:
         return qs.none()
     return qs.filter(Q(team__isnull=True) | Q(team__in=profile.teams.all())).order_by("name")
+
+
+# --- Linked tickets ------------------------------------------------------------------------------
+
+_LINK_INVERSE = {"related": "related", "duplicate_of": "has_duplicate", "caused_by": "causes"}
+
+
+def ticket_link_list(*, ticket: Ticket, user: AbstractBaseUser) -> list[dict[str, Any]]:
+    """The ticket's links in both directions, each read from this ticket's side ("duplicate of
+    #12", "has duplicate #15"), to tickets `user` may see; one query."""
+    from .models import TicketLink
+
+    visible = Ticket.objects.filter(ticket_visibility_q(user)).values("pk")
+    links = (
+        TicketLink.objects.filter(Q(source=ticket, target__in=visible) | Q(target=ticket, source__in=visible))
+        .select_related("source", "target")
+        .order_by("created_at", "id")
+    )
+    found = []
+    for link in links:
+        outgoing = link.source_id == ticket.pk
+        found.append(
+            {
+                "link": link,
+                "other": link.target if outgoing else link.source,
+                "relation": link.kind if outgoing else _LINK_INVERSE[link.kind],
+            }
+        )
+    return found
+
+
+# --- Customers and organizations directory ------------------------------------------------------
+
+
+def customer_directory_list(*, query: str = "") -> QuerySet:
+    """Customers by name or identity (an address, a number, a handle), with their
+    organization and ticket count; sorted by name."""
+    from .models import Customer, Identity
+
+    qs = Customer.objects.select_related("organization")
+    query = " ".join((query or "").split())
+    if query:
+        by_identity = Identity.objects.filter(value__icontains=query.lower()).values("customer_id")
+        qs = qs.filter(Q(name__icontains=query) | Q(pk__in=by_identity) | Q(organization__name__icontains=query))
+    return qs.order_by("name", "id")
+
+
+def customer_history(*, customer_id: int, user: AbstractBaseUser, limit: int = 100) -> list[Message]:
+    """The customer's messages on every channel, newest first, on tickets `user` may see
+    (internal notes left out: this is what the customer said and was told)."""
+    return list(
+        Message.objects.filter(
+            ticket__in=Ticket.objects.filter(ticket_visibility_q(user), requester_id=customer_id).values("pk"),
+            is_internal=False,
+        )
+        .select_related("ticket", "author_user")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def customer_ticket_list(*, customer_id: int, user: AbstractBaseUser, limit: int = 100) -> list[Ticket]:
+    return list(
+        Ticket.objects.filter(ticket_visibility_q(user), requester_id=customer_id)
+        .select_related("assignee")
+        .order_by("-updated_at", "-id")[:limit]
+    )
+
+
+def organization_directory_list(*, query: str = "") -> QuerySet:
+    from .models import Organization
+
+    qs = Organization.objects.annotate(customer_count=Count("customers", distinct=True))
+    query = " ".join((query or "").split())
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(domains__domain__icontains=query.lower())).distinct()
+    return qs.order_by("name", "id")
+
+
+def organization_ticket_list(*, organization_id: int, user: AbstractBaseUser, limit: int = 100) -> list[Ticket]:
+    return list(
+        Ticket.objects.filter(ticket_visibility_q(user), organization_id=organization_id)
+        .select_related("requester", "assignee")
+        .order_by("-updated_at", "-id")[:limit]
+    )

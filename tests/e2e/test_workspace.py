@@ -156,3 +156,200 @@ def test_a_light_agent_writes_an_internal_note_that_looks_like_one(page, agent, 
     expect(page.get_by_role("status").first).to_contain_text("Internal note added.")
     expect(page.locator("article.msg.note")).to_contain_text("a known batch problem")
     screenshot("workspace-light-agent-note")
+
+
+# --- Saved views, breaching soon, links, attachments, directory, shortcuts ----------------------
+
+
+def test_save_a_view_breaching_soon_link_attach_directory_and_shortcuts(page, agent, screenshot, settings, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.models import SavedView
+
+    settings.MEDIA_ROOT = tmp_path
+    parcel = email_ticket("Parcel lost in transit", "No tracking for a week.", "ana.souza@example.com", "Ana Souza")
+    invoice = email_ticket("Invoice address is wrong", "Please fix invoice 2291.", "li@example.com", "Li Wei")
+    email_ticket("Cannot reset my password", "The link expired.", "omar@example.com", "Omar Haddad")
+    ticket_update(ticket=parcel, changes={"priority": "urgent"}, actor=Actor.agent(agent))
+    Ticket.objects.update(first_response_due_at=None, next_response_due_at=None, resolution_due_at=None)
+    Ticket.objects.filter(pk=invoice.pk).update(first_response_due_at=timezone.now() + timedelta(minutes=40))
+    Ticket.objects.filter(pk=parcel.pk).update(resolution_due_at=timezone.now() - timedelta(minutes=5))
+
+    sign_in(page)
+    # Save the urgent filter as a view; it appears in the sidebar with its count.
+    page.goto("/agent/?queue=all&priority=urgent")
+    page.get_by_label("View name").fill("Urgent ones")
+    page.get_by_role("button", name="Save view").click()
+    expect(page.get_by_role("status").first).to_contain_text("View “Urgent ones” saved.")
+    saved = page.locator(".saved-views a", has_text="Urgent ones")
+    expect(saved).to_have_attribute("aria-current", "page")
+    expect(saved.locator(".count")).to_have_text("1")
+    expect(page.locator("table.tickets tbody tr")).to_have_count(1)
+    screenshot("workspace-saved-view")
+    assert SavedView.objects.get().query == "queue=all&priority=urgent"
+
+    # Breaching soon: overdue first, then the one due in 40 minutes.
+    page.get_by_role("link", name=re.compile(r"^Breaching soon")).click()
+    rows = page.locator("table.tickets tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Parcel lost in transit")
+    expect(rows.nth(0).locator("td.due")).to_have_class(re.compile("overdue"))
+    expect(rows.nth(1)).to_contain_text("Invoice address is wrong")
+    screenshot("workspace-breaching-soon")
+
+    # Keyboard: j moves down, o opens; ? shows the help.
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile("kbd-current"))
+    page.keyboard.press("o")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"#{invoice.number} Invoice address is wrong")
+    page.wait_for_load_state("load")  # the shortcuts' script runs once the page is parsed
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    screenshot("workspace-shortcuts-help")
+    page.keyboard.press("Escape")
+    page.keyboard.press("n")
+    expect(page.locator("form.composer").get_by_label("Internal note")).to_be_checked()
+    expect(page.get_by_label("Message")).to_be_focused()
+
+    # Link the ticket as caused by the parcel one; attach a file to a note.
+    page.get_by_text("Link a ticket").click()
+    page.get_by_label("Relation").select_option("caused_by")
+    page.get_by_label("Ticket number", exact=True).fill(str(parcel.number))
+    page.get_by_role("button", name="Link", exact=True).click()
+    expect(page.locator(".links-list")).to_contain_text(f"Caused by #{parcel.number} Parcel lost in transit")
+    page.keyboard.press("n")
+    page.get_by_label("Message").fill("Address proof attached.")
+    proof = tmp_path / "address-proof.txt"
+    proof.write_text("Rua das Flores 12")
+    page.get_by_label("Attach files").set_input_files(str(proof))
+    page.locator("form.composer").get_by_role("button", name="Send").click()
+    note = page.locator("article.msg.note").last
+    expect(note).to_contain_text("Address proof attached.")
+    expect(note.get_by_role("link", name="address-proof.txt")).to_be_visible()
+    screenshot("workspace-ticket-link-and-attachment")
+    page.goto(f"/agent/tickets/{parcel.number}/")
+    expect(page.locator(".links-list")).to_contain_text(f"Causes #{invoice.number}")
+
+    # The directory: search, the customer's profile, the organization.
+    page.get_by_role("navigation").get_by_role("link", name="Customers").first.click()
+    page.get_by_role("searchbox").fill("li@example")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("table.tickets tbody tr")).to_have_count(1)
+    screenshot("workspace-customers")
+    page.get_by_role("link", name="Li Wei").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Li Wei")
+    expect(page.locator("ol.history")).to_contain_text("Please fix invoice 2291.")
+    page.get_by_label("Name", exact=True).fill("Li Wei Zhang")
+    page.get_by_role("button", name="Save customer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Li Wei Zhang")
+    screenshot("workspace-customer-profile")
+    page.get_by_role("link", name="Organizations").click()
+    screenshot("workspace-organizations")
+
+
+# --- Live: two agents on one ticket, over a real ASGI server (HTTP and WebSocket) ----------------
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """Daphne serving the project's ASGI application (HTTP and WebSocket) in a child process
+    forked from the test process, so it uses the test database, Redis and eager Celery."""
+    from daphne.testing import DaphneProcess
+    from django.db import connections
+
+    connections.close_all()  # the child must not share the parent's database sockets
+    server = DaphneProcess("127.0.0.1", _asgi_application)
+    server.start()
+    if not server.ready.wait(20):
+        server.terminate()
+        pytest.fail("Daphne did not start")
+    yield f"http://127.0.0.1:{server.port.value}"
+    server.terminate()
+    server.join(10)
+
+
+def _asgi_application():
+    from channels.layers import channel_layers
+    from channels.testing.live import make_application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    # A forked child must not reuse the parent's Redis channel layer (its pools belong to the
+    # parent's sockets and event loops): start with fresh ones.
+    channel_layers.backends = {}
+    # Nor asgiref's executor for thread-sensitive calls (the consumers' database access): the
+    # parent's worker thread does not exist in the child, and work sent to it would never run.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    return make_application(static_wrapper=ASGIStaticFilesHandler)
+
+
+def _agent_page(browser, base_url, username):
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800}, locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/agent/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/agent/$"))
+    return context, page
+
+
+def _shot(page, name):
+    from tests.e2e.conftest import MIN_SCREENSHOT_BYTES, SCREENSHOTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    path.unlink(missing_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > MIN_SCREENSHOT_BYTES
+
+
+def test_two_agents_see_each_others_presence_typing_and_a_note_arrive_live(browser, asgi_server, agent):
+    team = agent.agent_profile.teams.get()
+    agent_create(
+        username="joao", email="joao@agents.example.com", role="agent", password=PASSWORD,
+        first_name="João", last_name="Pereira", teams=[team], actor=Actor.system(),
+    )  # fmt: skip
+    ticket = email_ticket("Parcel lost in transit", "No tracking for a week.", "ana@example.com", "Ana Souza")
+    ticket_update(ticket=ticket, changes={"team": team}, actor=Actor.system())
+    maria_context, maria = _agent_page(browser, asgi_server, "maria")
+    joao_context, joao = _agent_page(browser, asgi_server, "joao")
+    try:
+        maria.goto(f"/agent/tickets/{ticket.number}/")
+        maria.evaluate("window.__notReloaded = true")
+        joao.goto(f"/agent/tickets/{ticket.number}/")
+        expect(maria.locator("[data-presence-viewers]")).to_have_text("Also viewing: João Pereira", timeout=15_000)
+        expect(joao.locator("[data-presence-viewers]")).to_have_text("Also viewing: Maria Lopes", timeout=15_000)
+
+        joao.get_by_label("Internal note").check()
+        joao.get_by_label("Message").press_sequentially("I am on it")
+        expect(maria.locator("[data-presence-typing]")).to_have_text("João Pereira is typing…")
+        _shot(maria, "workspace-presence-typing")
+
+        joao.locator("form.composer").get_by_role("button", name="Send").click()
+        expect(maria.locator("article.msg.note")).to_contain_text("I am on it")
+        assert maria.evaluate("window.__notReloaded") is True  # it arrived without a reload
+
+        # A status change shows in the sidebar; the list shows a "refresh" banner.
+        maria_list = maria_context.new_page()
+        maria_list.goto("/agent/?queue=all")
+        joao.get_by_label("Message").fill("Solved it.")
+        joao.locator("[data-status-select]").select_option("pending")
+        joao.locator("form.composer").get_by_role("button", name="Send and set to Pending").click()
+        expect(maria.locator("[data-live-status]")).to_have_text("Pending")
+        expect(maria_list.locator("[data-live-banner]")).to_be_visible()
+        expect(maria_list.locator("[data-live-banner]")).to_contain_text("1 ticket new or updated — refresh")
+        _shot(maria_list, "workspace-list-live-banner")
+
+        joao.close()
+        expect(maria.locator("[data-presence]")).to_be_hidden()
+    finally:
+        maria_context.close()
+        joao_context.close()

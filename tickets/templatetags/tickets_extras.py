@@ -9,6 +9,7 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..models import Event, TicketPriority, TicketStatus
 
@@ -58,6 +59,14 @@ def event_sentence(event: Event) -> str:
         return _("%(new)s now follows the ticket") % {"new": _value("", event.new_value)}
     if event.verb == "follow_up_created":
         return _("Follow-up ticket #%(number)s opened") % {"number": event.data.get("follow_up")}
+    if event.verb in ("linked", "unlinked"):
+        data = event.data or {}
+        sentence = {
+            ("linked", "related"): _("%(who)s linked #%(source)s and #%(target)s as related"),
+            ("linked", "duplicate_of"): _("%(who)s marked #%(source)s as a duplicate of #%(target)s"),
+            ("linked", "caused_by"): _("%(who)s recorded that #%(source)s was caused by #%(target)s"),
+        }.get((event.verb, data.get("kind")), _("%(who)s removed the link between #%(source)s and #%(target)s"))
+        return sentence % {"who": who, "source": data.get("source"), "target": data.get("target")}
     if event.verb == "delivery_failed":
         return _("Delivery failed: %(reason)s") % {"reason": event.data.get("reason", "")}
     if event.verb == "changed" and event.field:
@@ -88,3 +97,31 @@ def inline_images(message, ticket_number: int) -> SafeString:
 
     # body_html was sanitised with nh3 when it was stored; only src attributes change here.
     return mark_safe(_CID_SRC.sub(swap, message.body_html))  # noqa: S308
+
+
+_RELATIONS = {
+    "related": gettext_lazy("Related to"),
+    "duplicate_of": gettext_lazy("Duplicate of"),
+    "has_duplicate": gettext_lazy("Has duplicate"),
+    "caused_by": gettext_lazy("Caused by"),
+    "causes": gettext_lazy("Causes"),
+}
+
+
+@register.filter
+def link_relation(relation: str) -> str:
+    """How a linked ticket relates to the one on the page."""
+    return str(_RELATIONS.get(relation, relation))
+
+
+@register.filter
+def sla_due(ticket: Any) -> dict[str, Any] | None:
+    """The ticket's soonest SLA deadline and whether it has passed, or None."""
+    from django.utils import timezone
+
+    from ..selectors import NO_DEADLINE, ticket_due_value
+
+    due = ticket_due_value(ticket)
+    if due == NO_DEADLINE:
+        return None
+    return {"at": due, "overdue": due <= timezone.now()}

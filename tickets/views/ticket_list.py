@@ -12,17 +12,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from ..api.filters import TicketFilterSet
-from ..forms import SETTABLE_STATUSES, TICKET_SORTS, BulkActionForm, TicketListForm
+from ..forms import SETTABLE_STATUSES, TICKET_SORTS, BulkActionForm, SavedViewForm, TicketListForm
 from ..models import Channel, Customer, Organization, Team, TicketPriority, TicketStatus
 from ..selectors import (
     agent_assignable_list,
+    breaching_soon_hours,
+    saved_view_list_for,
+    ticket_due_at,
+    ticket_due_value,
     ticket_priority_rank,
-    ticket_queue,
-    ticket_search,
-    ticket_workspace_counts,
+    ticket_view_queryset,
+    ticket_workspace_counts_cached,
 )
-from ..services.workspace import ticket_bulk_apply
+from ..services.workspace import (
+    saved_view_can_share,
+    saved_view_may_change,
+    saved_view_query_clean,
+    ticket_bulk_apply,
+)
 from .common import agent_required, form_error_messages, safe_next
 from .keyset import Key, keyset_page
 
@@ -36,11 +43,12 @@ _SORT_KEYS = {
     "created": [Key("created_at", False, "datetime")],
     "number": [Key("number", False)],
     "priority": [Key("priority_rank", False), Key("updated_at", False, "datetime")],
+    "due": [Key("due_at", False, "datetime")],
 }
 _PRIORITY_RANK = {value: rank for rank, value in enumerate(TicketPriority.values)}
 
 # Parameters that belong to the list itself rather than to the FilterSet.
-_LIST_PARAMS = ("queue", "q", "sort", "after", "before", "page")
+_LIST_PARAMS = ("queue", "q", "sort", "after", "before", "page", "view")
 
 
 def _sort_keys(sort: str) -> list[Key]:
@@ -50,7 +58,11 @@ def _sort_keys(sort: str) -> list[Key]:
 
 
 def _value_of(ticket: Any, name: str) -> Any:
-    return _PRIORITY_RANK.get(ticket.priority, 0) if name == "priority_rank" else getattr(ticket, name)
+    if name == "priority_rank":
+        return _PRIORITY_RANK.get(ticket.priority, 0)
+    if name == "due_at":
+        return ticket_due_value(ticket)
+    return getattr(ticket, name)
 
 
 def _query(params: QueryDict, **changes: str | None) -> str:
@@ -69,13 +81,16 @@ def home(request: HttpRequest) -> HttpResponse:
     controls = TicketListForm(params)
     controls.is_valid()
     queue = controls.value("queue", DEFAULT_QUEUE)
-    sort = controls.value("sort", DEFAULT_SORT)
+    sort = controls.value("sort", "due" if queue == "breaching" else DEFAULT_SORT)
     search = controls.value("q")
 
-    filterset = TicketFilterSet(data=params, queryset=ticket_queue(user=request.user, queue=queue), request=request)
-    tickets = ticket_search(queryset=filterset.qs, query=search)
+    views = saved_view_list_for(user=request.user)
+    active_view = next((v for v in views if v.pk == controls.cleaned_data.get("view")), None)
+    tickets, filterset = ticket_view_queryset(user=request.user, params=params)
     if sort.lstrip("-") == "priority":
         tickets = tickets.alias(priority_rank=ticket_priority_rank())
+    elif sort.lstrip("-") == "due":
+        tickets = tickets.alias(due_at=ticket_due_at())
     page = keyset_page(
         tickets,
         keys=_sort_keys(sort),
@@ -86,11 +101,13 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     for key in ("after", "before", "page"):
         params.pop(key, None)
+    counts = ticket_workspace_counts_cached(user=request.user, views=views)
+    without_view = _query(params, view=None)
     return render(
         request,
         "tickets/home.html",
         {
-            "queues": _queues(ticket_workspace_counts(user=request.user)),
+            "queues": _queues(counts),
             "queue": queue,
             "search": search,
             "sort": sort,
@@ -110,8 +127,27 @@ def home(request: HttpRequest) -> HttpResponse:
             "teams": Team.objects.order_by("name"),
             "agents": agent_assignable_list(),
             "has_filters": any(k not in _LIST_PARAMS for k in params) or bool(search),
+            "saved_views": [(v, counts.get(f"view:{v.pk}"), _view_query(v)) for v in views],
+            "active_view": active_view,
+            "active_view_changed": bool(active_view) and saved_view_query_clean(without_view) != active_view.query,
+            "save_view_form": SavedViewForm(user=request.user, initial={"query": without_view}),
+            "edit_view_form": _edit_form(request, active_view, without_view),
+            "can_share_views": saved_view_can_share(request.user),
+            "breaching_hours": breaching_soon_hours(),
         },
     )
+
+
+def _view_query(view: Any) -> str:
+    query = QueryDict(view.query, mutable=True)
+    query["view"] = str(view.pk)
+    return query.urlencode()
+
+
+def _edit_form(request: HttpRequest, view: Any, current_query: str) -> SavedViewForm | None:
+    if view is None or not saved_view_may_change(view=view, user=request.user):
+        return None
+    return SavedViewForm(user=request.user, initial={"name": view.name, "team": view.team_id, "query": current_query})
 
 
 def _non_empty(query: QueryDict) -> QueryDict:
@@ -131,6 +167,7 @@ def _queues(counts: dict[str, int]) -> list[tuple[str, str, int | None]]:
         "unsolved": _("All unsolved"),
         "pending": _("Pending"),
         "on_hold": _("On hold"),
+        "breaching": _("Breaching soon"),
         "recently_solved": _("Recently solved"),
         "all": _("All tickets"),
     }

@@ -6,23 +6,34 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..forms import MergeForm, ReplyForm, TicketFieldsForm
-from ..models import Macro, Ticket, TicketStatus
-from ..selectors import customer_recent_tickets, macro_list_for, ticket_get, ticket_reply_channels, ticket_timeline
+from ..forms import LinkForm, MergeForm, ReplyForm, TicketFieldsForm
+from ..models import Macro, Ticket, TicketLinkKind, TicketStatus
+from ..selectors import (
+    customer_recent_tickets,
+    macro_list_for,
+    ticket_get,
+    ticket_link_list,
+    ticket_reply_channels,
+    ticket_timeline,
+)
 from ..services.events import Actor
 from ..services.tickets import ticket_merge, ticket_tags_set, ticket_update
 from ..services.workspace import (
     SERVICE_ERRORS,
+    composer_max_attachment_bytes,
     error_text,
     macro_action_lines,
     macro_render,
     macro_status,
+    ticket_link_create,
+    ticket_link_delete,
     ticket_respond,
 )
 from ..sla.explain import sla_explain
@@ -81,8 +92,70 @@ def _page(
             "identities": ticket.requester.identities.order_by("kind", "value"),
             "recent_tickets": customer_recent_tickets(user=user, customer_id=ticket.requester_id, exclude_id=ticket.pk),
             "sla_lines": sla_explain(ticket),
+            "links": ticket_link_list(ticket=ticket, user=user),
+            "link_form": LinkForm(prefix="link"),
+            "link_kinds": TicketLinkKind.choices,
+            "max_attachment_bytes": composer_max_attachment_bytes(),
         },
     )
+
+
+@agent_required
+def ticket_live(request: HttpRequest, number: int) -> JsonResponse:
+    """The parts of the ticket page that change under an agent's eyes (the timeline, status
+    and assignee), for the page's script to swap in when a live event arrives."""
+    ticket = ticket_get(user=request.user, number=number)
+    context = {"ticket": ticket, "timeline": ticket_timeline(ticket=ticket, user=request.user)}
+    return JsonResponse(
+        {
+            "timeline": render_to_string("tickets/_timeline.html", context, request=request),
+            "facts": render_to_string("tickets/_live_facts.html", context, request=request),
+            "status": ticket.status,
+        }
+    )
+
+
+@require_POST
+@agent_required
+def ticket_link_submit(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = ticket_get(user=request.user, number=number)
+    form = LinkForm(request.POST, prefix="link")
+    if not form.is_valid():
+        for error in form_error_messages(form):
+            messages.error(request, error)
+        return redirect("agent:ticket", number=ticket.number)
+    target_number = form.cleaned_data["target"]
+    try:
+        target = ticket_get(user=request.user, number=target_number)
+    except Http404:
+        messages.error(request, _("There is no ticket #%(number)s that you can see.") % {"number": target_number})
+        return redirect("agent:ticket", number=ticket.number)
+    try:
+        ticket_link_create(source=ticket, target=target, kind=form.cleaned_data["kind"], user=request.user)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, _("Linked to #%(number)s.") % {"number": target.number})
+    return redirect("agent:ticket", number=ticket.number)
+
+
+@require_POST
+@agent_required
+def ticket_unlink_submit(request: HttpRequest, number: int, link_id: int) -> HttpResponse:
+    ticket = ticket_get(user=request.user, number=number)
+    found = next(
+        (item["link"] for item in ticket_link_list(ticket=ticket, user=request.user) if item["link"].pk == link_id),
+        None,
+    )
+    if found is None:
+        raise Http404("No such link.")
+    try:
+        ticket_link_delete(link=found, user=request.user)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, _("Link removed."))
+    return redirect("agent:ticket", number=ticket.number)
 
 
 @agent_required
@@ -119,6 +192,7 @@ def ticket_reply_submit(request: HttpRequest, number: int) -> HttpResponse:
         }
         return _page(request, ticket, reply_form=_reply_form(request, ticket, initial=initial), applied_macro=macro)
 
+    files = request.FILES.getlist("reply-attachments")
     try:
         message = ticket_respond(
             ticket=ticket,
@@ -128,9 +202,12 @@ def ticket_reply_submit(request: HttpRequest, number: int) -> HttpResponse:
             channel=data["channel"] or None,
             status=data["status"],
             macro=data["applied_macro"],
+            files=files,
         )
     except SERVICE_ERRORS as exc:
         messages.error(request, error_text(exc))
+        if files:
+            messages.warning(request, _("Nothing was sent. Your text is kept below; choose the files again."))
         return _page(request, ticket, reply_form=form, applied_macro=data["applied_macro"])
     if message is None:
         messages.success(request, _("Ticket updated."))
