@@ -8,9 +8,11 @@ class MetricsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Issue a survey when a ticket is solved (`tickets` sends the signal after commit).
-        from tickets.signals import ticket_solved
+        # `tickets` sends both signals after commit: issue a survey when a ticket is solved, and
+        # take a digit reply to a survey invitation as the answer.
+        from tickets.signals import message_ingested, ticket_solved
 
-        from .services import survey_on_ticket_solved
+        from .services import survey_on_message_ingested, survey_on_ticket_solved
 
         ticket_solved.connect(survey_on_ticket_solved, dispatch_uid="metrics.survey_on_ticket_solved")
+        message_ingested.connect(survey_on_message_ingested, dispatch_uid="metrics.survey_on_message_ingested")

@@ -3,7 +3,10 @@ writes the markup (so every label is escaped by the template engine)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.formats import date_format
 
 
 def _nice_max(value: float) -> int:
@@ -63,7 +66,8 @@ def line_chart(points: Sequence[dict], *, keys: Sequence[str], width: int = 640,
         series.append({"key": key, "points": coords, "dots": dots})
     grid = [{"y": y(top * f), "label": round(top * f)} for f in (0, 0.5, 1)]
     every = max(1, n // 6)
-    ticks = [{"x": x(i), "label": p["day"].strftime("%b %d")} for i, p in enumerate(points) if i % every == 0]
+    # date_format with "M j" uses the active language's month abbreviations.
+    ticks = [{"x": x(i), "label": date_format(p["day"], "M j")} for i, p in enumerate(points) if i % every == 0]
     return {
         "width": width,
         "height": height,
@@ -74,4 +78,44 @@ def line_chart(points: Sequence[dict], *, keys: Sequence[str], width: int = 640,
         "grid": grid,
         "ticks": ticks,
         "tick_y": height - 8,
+    }
+
+
+def weekday_label(iso_weekday: int) -> str:
+    """Translated short weekday name, 1 = Monday."""
+    return str(WEEKDAYS_ABBR[iso_weekday - 1])
+
+
+def heat_map(counts: Mapping[tuple[int, int], int], *, cell: int = 22, gap: int = 2) -> dict:
+    """Weekday (rows, Monday first) x hour (columns) grid shaded by volume:
+    {width, height, cells: [{x, y, value, weekday, hour, shade}], rows, cols}."""
+    left, top = 44, 18
+    peak = max(counts.values(), default=0)
+    cells = []
+    for wd in range(1, 8):
+        for hour in range(24):
+            value = counts.get((wd, hour), 0)
+            # 0 -> near white, peak -> full blue, as an opacity for a single fill colour.
+            shade = round(0.08 + 0.92 * value / peak, 2) if peak and value else 0.04
+            cells.append(
+                {
+                    "x": left + hour * (cell + gap),
+                    "y": top + (wd - 1) * (cell + gap),
+                    "value": value,
+                    "weekday": wd,
+                    "weekday_label": weekday_label(wd),
+                    "hour": hour,
+                    "shade": shade,
+                }
+            )
+    rows = [{"y": top + (wd - 1) * (cell + gap) + cell / 2 + 4, "label": weekday_label(wd)} for wd in range(1, 8)]
+    cols = [{"x": left + h * (cell + gap) + cell / 2, "label": f"{h:02d}"} for h in range(0, 24, 3)]
+    return {
+        "width": left + 24 * (cell + gap),
+        "height": top + 7 * (cell + gap),
+        "cell": cell,
+        "cells": cells,
+        "rows": rows,
+        "cols": cols,
+        "peak": peak,
     }

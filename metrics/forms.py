@@ -28,9 +28,8 @@ class DashboardFilterForm(forms.Form):
         empty_label=_("All"),
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=[("", _("All")), *Channel.choices], required=False)
-    priority = forms.ChoiceField(
-        label=_("Priority"), choices=[("", _("All")), *TicketPriority.choices], required=False
-    )
+    priority = forms.ChoiceField(label=_("Priority"), choices=[("", _("All")), *TicketPriority.choices], required=False)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=64)
 
     def clean(self):
         data = super().clean()
@@ -53,9 +52,36 @@ class DashboardFilterForm(forms.Form):
             agent_id=data["agent"].pk if data.get("agent") else None,
             channel=data.get("channel") or "",
             priority=data.get("priority") or "",
+            tag=(data.get("tag") or "").strip().lower(),
         )
 
 
 def default_filters() -> KpiFilters:
     today = timezone.localdate()
     return KpiFilters(date_from=today - dt.timedelta(days=DEFAULT_DAYS - 1), date_to=today)
+
+
+def filters_query(filters: KpiFilters) -> list[tuple[str, str]]:
+    """The GET parameters that rebuild `filters` (for drill-down and export links)."""
+    params = [("date_from", filters.date_from.isoformat()), ("date_to", filters.date_to.isoformat())]
+    for key, value in (
+        ("team", filters.team_id),
+        ("agent", filters.agent_id),
+        ("channel", filters.channel),
+        ("priority", filters.priority),
+        ("tag", filters.tag),
+    ):
+        if value:
+            params.append((key, str(value)))
+    return params
+
+
+def filters_from_request(data) -> tuple[DashboardFilterForm, KpiFilters]:
+    """(form to show, filters to use): the defaults when nothing or something invalid is given."""
+    form = DashboardFilterForm(data or None)
+    if form.is_bound and form.is_valid():
+        return form, form.to_filters()
+    filters = default_filters()
+    if not form.is_bound:
+        form = DashboardFilterForm(initial={"date_from": filters.date_from, "date_to": filters.date_to})
+    return form, filters

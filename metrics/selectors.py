@@ -1,58 +1,82 @@
-"""KPI reads for the manager dashboard. Every figure is an aggregate query over tickets (read
-through `tickets.selectors.ticket_visibility_q`) or surveys; a dashboard is a fixed handful of
-queries whatever the number of tickets.
+"""KPI reads for the manager dashboard, each with a written definition (KPI_DEFINITIONS).
 
-Definitions (shown on the dashboard too):
-
-- Tickets in scope: tickets *created* in the date range (inclusive days in the server's time
-  zone) matching team, agent (assignee), channel and priority. Backlog ignores the dates.
-- First response time: first_responded_at - created_at, calendar hours, over tickets in scope
-  that have had a first response. Median and average.
-- Resolution time: solved_at - created_at, calendar hours, over tickets in scope that are
-  solved (or closed after being solved). Median and average.
-- CSAT: of CSAT surveys sent in the range and answered, the percentage scoring 4 or 5 (0-100).
-- CES: average effort answer (1 very easy ... 7 very difficult) of CES surveys sent in the
-  range, mapped to 0-100 by (score - 1) / 6 * 100: 0 = no effort, 100 = greatest effort.
-  Lower is better.
-- Backlog: tickets unsolved now (new, open, pending, on hold), by age since creation.
-- Volume by channel: tickets in scope per channel of origin.
+Sums come from `rollups.rollup_sums`: stored daily rollups for closed days and the same
+computation live for today (or for everything when a tag filter is set); medians and the
+backlog are live queries on indexed ticket columns. A dashboard is a fixed handful of queries
+whatever the number of tickets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
-from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from tickets.models import UNSOLVED_STATUSES, Ticket
+from tickets.models import UNSOLVED_STATUSES, Team, Ticket
 from tickets.selectors import ticket_visibility_q
 
-from .models import Survey, SurveyKind
+from .models import LOWER_IS_BETTER, Goal, QaReview, Survey
+from .rollups import hourly_sums, rollup_sums
 
 KPI_DEFINITIONS: dict[str, str] = {
-    "frt": "First response time: hours from the ticket's creation to the first agent reply "
-    "(calendar time), over tickets created in the range that have a reply.",
-    "resolution": "Resolution time: hours from creation to solved (calendar time), over tickets "
-    "created in the range that are solved.",
-    "csat": "CSAT: percentage of answered satisfaction surveys (1-5) scoring 4 or 5, surveys sent "
-    "in the range.",
-    "ces": "CES: average effort answer (1 very easy to 7 very difficult) mapped to 0-100 as "
-    "(score - 1) / 6 x 100. Lower means less effort.",
-    "backlog": "Backlog: tickets unsolved now (new, open, pending, on hold) by age since creation; "
-    "dates are ignored.",
-    "volume": "Volume: tickets created in the range, by channel of origin.",
+    "frt": _(
+        "First response time: time from the ticket's creation to the first agent reply, over tickets created "
+        "in the range that have a reply. Median and average in calendar hours; the business-hours average counts "
+        "only the opening hours of the calendar of the ticket's SLA policy (calendar time when it has none)."
+    ),
+    "nrt": _(
+        "Next response time: for every later agent reply, the time since the first customer message that "
+        "was still waiting for it (calendar hours), averaged over tickets created in the range."
+    ),
+    "resolution": _(
+        "Resolution time: time from creation to solved, over tickets created in the range that are solved or "
+        "closed now. Calendar hours (median and average), and an average in business hours of the SLA "
+        "calendar that also leaves out time spent pending or on hold."
+    ),
+    "reopen": _(
+        "Reopen rate: share of the solved tickets created in the range that were reopened at least once "
+        "(a survey answer by text message does not count as a reopen)."
+    ),
+    "fcr": _(
+        "First-contact resolution: share of the solved tickets created in the range that were solved with a "
+        "single agent reply and never reopened."
+    ),
+    "sla": _(
+        "SLA attainment: of the SLA targets that ended for tickets created in the range (every response "
+        "cycle counts), the share fulfilled before breaching: met / (met + breached), from the SLA ledger."
+    ),
+    "csat": _("CSAT: percentage of answered satisfaction surveys (1-5) scoring 4 or 5, surveys issued in the range."),
+    "ces": _(
+        "CES: average effort answer (1 very easy to 7 very difficult) mapped to 0-100 as (score - 1) / 6 x 100. "
+        "Lower means less effort."
+    ),
+    "nps": _("NPS: percentage of promoters (9-10) minus percentage of detractors (0-6) of answered 0-10 surveys."),
+    "backlog": _(
+        "Backlog: tickets unsolved now (new, open, pending, on hold) by age since creation; dates are ignored."
+    ),
+    "volume": _(
+        "Volume: tickets created in the range by channel of origin, by weekday and by hour of the day "
+        "(server time zone); solved counts tickets solved on each day."
+    ),
+    "agents": _(
+        "Agent performance: per assignee, tickets solved in the range, average first response and resolution "
+        "time of their tickets created in the range, CSAT of surveys about them, and the average QA review score "
+        "(0-100) of reviews made in the range."
+    ),
 }
 
 # Backlog age buckets: (label, min age, max age or None).
 BACKLOG_BUCKETS: list[tuple[str, dt.timedelta, dt.timedelta | None]] = [
-    ("< 1 day", dt.timedelta(0), dt.timedelta(days=1)),
-    ("1-3 days", dt.timedelta(days=1), dt.timedelta(days=3)),
-    ("3-7 days", dt.timedelta(days=3), dt.timedelta(days=7)),
-    ("> 7 days", dt.timedelta(days=7), None),
+    (_("< 1 day"), dt.timedelta(0), dt.timedelta(days=1)),
+    (_("1-3 days"), dt.timedelta(days=1), dt.timedelta(days=3)),
+    (_("3-7 days"), dt.timedelta(days=3), dt.timedelta(days=7)),
+    (_("> 7 days"), dt.timedelta(days=7), None),
 ]
 
 
@@ -64,6 +88,7 @@ class KpiFilters:
     agent_id: int | None = None
     channel: str = ""
     priority: str = ""
+    tag: str = ""
 
     @property
     def start(self) -> dt.datetime:
@@ -74,31 +99,123 @@ class KpiFilters:
         """Exclusive end: midnight after date_to."""
         return timezone.make_aware(dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min))
 
+    @property
+    def dims(self) -> dict:
+        return {"team_id": self.team_id, "agent_id": self.agent_id, "channel": self.channel, "priority": self.priority}
+
 
 @dataclass
 class DurationStats:
     count: int = 0
     median_hours: float | None = None
     average_hours: float | None = None
+    business_average_hours: float | None = None
 
 
 @dataclass
 class KpiSummary:
     created: int = 0
     solved: int = 0
+    resolved: int = 0
     frt: DurationStats = field(default_factory=DurationStats)
+    nrt: DurationStats = field(default_factory=DurationStats)
     resolution: DurationStats = field(default_factory=DurationStats)
+    reopened: int = 0
+    reopen_rate: float | None = None
+    one_touch: int = 0
+    fcr: float | None = None
+    sla_met: int = 0
+    sla_missed: int = 0
+    sla: float | None = None
     csat_answered: int = 0
     csat: float | None = None
     ces_answered: int = 0
     ces: float | None = None
     ces_average_score: float | None = None
+    nps_answered: int = 0
+    nps: float | None = None
     backlog: list[dict] = field(default_factory=list)
     backlog_total: int = 0
 
+    def value(self, kpi: str) -> float | None:
+        """The headline number of a KPI, as goals compare it."""
+        return {
+            "frt": self.frt.average_hours,
+            "nrt": self.nrt.average_hours,
+            "resolution": self.resolution.average_hours,
+            "resolution_business": self.resolution.business_average_hours,
+            "reopen": self.reopen_rate,
+            "fcr": self.fcr,
+            "sla": self.sla,
+            "csat": self.csat,
+            "ces": self.ces,
+            "nps": self.nps,
+            "backlog": float(self.backlog_total),
+        }.get(kpi)
 
-def _hours(value: dt.timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds() / 3600
+
+def _ratio(part: float, whole: float, scale: float = 1.0) -> float | None:
+    return scale * part / whole if whole else None
+
+
+def _live_q(user: AbstractBaseUser, filters: KpiFilters) -> tuple[Q | None, Q | None]:
+    """Extra conditions rollups cannot answer (a tag, a user who may not see every ticket):
+    (tickets condition, surveys condition), or (None, None) when rollups serve."""
+    visibility = ticket_visibility_q(user)
+    if not filters.tag and not visibility:
+        return None, None
+    tq, sq = Q(visibility), Q(ticket__in=Ticket.objects.filter(visibility).values("pk"))
+    if filters.tag:
+        tq &= Q(tags__name=filters.tag.strip().lower())
+        sq &= Q(ticket__tags__name=filters.tag.strip().lower())
+    return tq, sq
+
+
+def kpi_sums(
+    *, user: AbstractBaseUser, filters: KpiFilters, by: tuple[str, ...] = (), cache: dict | None = None
+) -> dict[tuple, Counter]:
+    tq, sq = _live_q(user, filters)
+    return rollup_sums(
+        cache=cache,
+        day_from=filters.date_from,
+        day_to=filters.date_to,
+        dims=filters.dims,
+        by=by,
+        live_tickets_q=tq,
+        live_surveys_q=sq,
+    )
+
+
+def summary_from_sums(s: Counter) -> KpiSummary:
+    """Headline KPIs from rollup sums (seconds in, hours out)."""
+    h = 3600.0
+    out = KpiSummary(created=s["created"], solved=s["solved"], resolved=s["resolved"])
+    out.frt = DurationStats(
+        count=s["responded"],
+        average_hours=_ratio(s["frt_sum"], s["responded"] * h),
+        business_average_hours=_ratio(s["frt_business_sum"], s["responded"] * h),
+    )
+    out.nrt = DurationStats(count=s["nrt_count"], average_hours=_ratio(s["nrt_sum"], s["nrt_count"] * h))
+    out.resolution = DurationStats(
+        count=s["resolved"],
+        average_hours=_ratio(s["resolution_sum"], s["resolved"] * h),
+        business_average_hours=_ratio(s["resolution_business_sum"], s["resolved"] * h),
+    )
+    out.reopened, out.one_touch = s["reopened"], s["one_touch"]
+    out.reopen_rate = _ratio(s["reopened"], s["resolved"], 100)
+    out.fcr = _ratio(s["one_touch"], s["resolved"], 100)
+    out.sla_met, out.sla_missed = s["sla_met"], s["sla_missed"]
+    out.sla = _ratio(s["sla_met"], s["sla_met"] + s["sla_missed"], 100)
+    out.csat_answered = s["csat_answered"]
+    out.csat = _ratio(s["csat_satisfied"], s["csat_answered"], 100)
+    out.ces_answered = s["ces_answered"]
+    if s["ces_answered"]:
+        out.ces_average_score = s["ces_sum"] / s["ces_answered"]
+        out.ces = (out.ces_average_score - 1) / 6 * 100
+    out.nps_answered = s["nps_answered"]
+    if s["nps_answered"]:
+        out.nps = 100 * (s["nps_promoters"] - s["nps_detractors"]) / s["nps_answered"]
+    return out
 
 
 def _scoped_tickets(*, user: AbstractBaseUser, filters: KpiFilters, dates: bool = True) -> QuerySet[Ticket]:
@@ -113,6 +230,8 @@ def _scoped_tickets(*, user: AbstractBaseUser, filters: KpiFilters, dates: bool 
         qs = qs.filter(channel=filters.channel)
     if filters.priority:
         qs = qs.filter(priority=filters.priority)
+    if filters.tag:
+        qs = qs.filter(tags__name=filters.tag.strip().lower())
     return qs
 
 
@@ -120,79 +239,55 @@ _FRT = ExpressionWrapper(F("first_responded_at") - F("created_at"), output_field
 _RESOLUTION = ExpressionWrapper(F("solved_at") - F("created_at"), output_field=DurationField())
 
 
-def _median(qs: QuerySet[Ticket], expression, count: int) -> dt.timedelta | None:
+def _median_hours(qs: QuerySet[Ticket], expression, count: int) -> float | None:
     """Median by ordering and reading the one or two middle rows: one query, two rows at most."""
     if not count:
         return None
     lo, hi = (count - 1) // 2, count // 2
     values = list(qs.annotate(d=expression).order_by("d").values_list("d", flat=True)[lo : hi + 1])
-    return sum(values, dt.timedelta()) / len(values)
+    if not values:
+        return None
+    return (sum(values, dt.timedelta()) / len(values)).total_seconds() / 3600
 
 
-def kpi_summary(*, user: AbstractBaseUser, filters: KpiFilters, now: dt.datetime | None = None) -> KpiSummary:
-    """Every tile of the dashboard in six queries."""
-    now = now or timezone.now()
-    scoped = _scoped_tickets(user=user, filters=filters)
-    responded = scoped.filter(first_responded_at__isnull=False)
-    solved = scoped.filter(solved_at__isnull=False)
-    row = scoped.aggregate(
-        created=Count("pk"),
-        responded=Count("pk", filter=Q(first_responded_at__isnull=False)),
-        solved=Count("pk", filter=Q(solved_at__isnull=False)),
-        frt_avg=Avg(_FRT, filter=Q(first_responded_at__isnull=False)),
-        res_avg=Avg(_RESOLUTION, filter=Q(solved_at__isnull=False)),
-    )
-    summary = KpiSummary(created=row["created"], solved=row["solved"])
-    summary.frt = DurationStats(
-        count=row["responded"],
-        median_hours=_hours(_median(responded, _FRT, row["responded"])),
-        average_hours=_hours(row["frt_avg"]),
-    )
-    summary.resolution = DurationStats(
-        count=row["solved"],
-        median_hours=_hours(_median(solved, _RESOLUTION, row["solved"])),
-        average_hours=_hours(row["res_avg"]),
-    )
-
-    surveys = survey_scope(user=user, filters=filters)
-    answered = Q(score__isnull=False)
-    srow = surveys.aggregate(
-        csat_answered=Count("pk", filter=answered & Q(kind=SurveyKind.CSAT)),
-        csat_satisfied=Count("pk", filter=answered & Q(kind=SurveyKind.CSAT, score__gte=4)),
-        ces_answered=Count("pk", filter=answered & Q(kind=SurveyKind.CES)),
-        ces_avg=Avg("score", filter=answered & Q(kind=SurveyKind.CES)),
-    )
-    summary.csat_answered = srow["csat_answered"]
-    if srow["csat_answered"]:
-        summary.csat = 100 * srow["csat_satisfied"] / srow["csat_answered"]
-    summary.ces_answered = srow["ces_answered"]
-    if srow["ces_avg"] is not None:
-        summary.ces_average_score = float(srow["ces_avg"])
-        summary.ces = (summary.ces_average_score - 1) / 6 * 100
-
+def kpi_backlog(*, user: AbstractBaseUser, filters: KpiFilters, now: dt.datetime) -> list[dict]:
     unsolved = _scoped_tickets(user=user, filters=filters, dates=False).filter(status__in=UNSOLVED_STATUSES)
     counts = {}
     for i, (_label, low, high) in enumerate(BACKLOG_BUCKETS):
         condition = Q(created_at__lte=now - low)
         if high is not None:
             condition &= Q(created_at__gt=now - high)
-        counts[f"b{i}"] = Count("pk", filter=condition)
-    brow = unsolved.aggregate(**counts)
-    for i, (label, low, high) in enumerate(BACKLOG_BUCKETS):
-        summary.backlog.append(
-            {
-                "label": label,
-                "count": brow[f"b{i}"],
-                "created_after": None if high is None else now - high,
-                "created_before": now - low,
-            }
-        )
+        counts[f"b{i}"] = Count("pk", filter=condition, distinct=True)
+    row = unsolved.aggregate(**counts)
+    return [
+        {
+            "label": label,
+            "count": row[f"b{i}"],
+            "created_after": None if high is None else now - high,
+            "created_before": now - low,
+        }
+        for i, (label, low, high) in enumerate(BACKLOG_BUCKETS)
+    ]
+
+
+def kpi_summary(
+    *, user: AbstractBaseUser, filters: KpiFilters, now: dt.datetime | None = None, cache: dict | None = None
+) -> KpiSummary:
+    """Every tile of the dashboard."""
+    now = now or timezone.now()
+    summary = summary_from_sums(kpi_sums(user=user, filters=filters, cache=cache).get((), Counter()))
+    scoped = _scoped_tickets(user=user, filters=filters)
+    summary.frt.median_hours = _median_hours(scoped.filter(first_responded_at__isnull=False), _FRT, summary.frt.count)
+    summary.resolution.median_hours = _median_hours(
+        scoped.filter(solved_at__isnull=False, status__in=("solved", "closed")), _RESOLUTION, summary.resolution.count
+    )
+    summary.backlog = kpi_backlog(user=user, filters=filters, now=now)
     summary.backlog_total = sum(b["count"] for b in summary.backlog)
     return summary
 
 
 def survey_scope(*, user: AbstractBaseUser, filters: KpiFilters) -> QuerySet[Survey]:
-    """Surveys sent in the range; team, agent and channel as they were when sent."""
+    """Surveys issued in the range; team, agent and channel as they were when issued."""
     qs = Survey.objects.filter(
         sent_at__gte=filters.start,
         sent_at__lt=filters.end,
@@ -206,37 +301,194 @@ def survey_scope(*, user: AbstractBaseUser, filters: KpiFilters) -> QuerySet[Sur
         qs = qs.filter(channel=filters.channel)
     if filters.priority:
         qs = qs.filter(ticket__priority=filters.priority)
+    if filters.tag:
+        qs = qs.filter(ticket__tags__name=filters.tag.strip().lower())
     return qs
 
 
-def kpi_volume_by_channel(*, user: AbstractBaseUser, filters: KpiFilters) -> list[dict]:
-    """[{channel, count}] for tickets in scope, busiest first: one query."""
-    rows = (
-        _scoped_tickets(user=user, filters=filters)
-        .values("channel")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "channel")
-    )
-    return list(rows)
+def kpi_volume_by_channel(*, user: AbstractBaseUser, filters: KpiFilters, cache: dict | None = None) -> list[dict]:
+    """[{channel, count}] of tickets created in scope, busiest first."""
+    sums = kpi_sums(user=user, filters=filters, by=("channel",), cache=cache)
+    rows = [{"channel": k[0], "count": v["created"]} for k, v in sums.items() if v["created"]]
+    return sorted(rows, key=lambda r: (-r["count"], r["channel"]))
 
 
-def kpi_daily_trend(*, user: AbstractBaseUser, filters: KpiFilters) -> list[dict]:
-    """[{day, created, solved}] for every day of the range (zeros included): two queries.
-    `solved` counts tickets in scope by the day they were solved."""
-    scoped = _scoped_tickets(user=user, filters=filters)
-    created = dict(
-        scoped.annotate(day=TruncDate("created_at")).values("day").annotate(n=Count("pk")).values_list("day", "n")
-    )
-    solved = dict(
-        scoped.filter(solved_at__isnull=False, solved_at__lt=filters.end)
-        .annotate(day=TruncDate("solved_at"))
-        .values("day")
-        .annotate(n=Count("pk"))
-        .values_list("day", "n")
-    )
-    days = (filters.date_to - filters.date_from).days + 1
+def kpi_daily_trend(*, user: AbstractBaseUser, filters: KpiFilters, cache: dict | None = None) -> list[dict]:
+    """[{day, created, solved}] for every day of the range (zeros included)."""
+    sums = kpi_sums(user=user, filters=filters, by=("day",), cache=cache)
     out = []
-    for offset in range(max(days, 0)):
+    for offset in range((filters.date_to - filters.date_from).days + 1):
         day = filters.date_from + dt.timedelta(days=offset)
-        out.append({"day": day, "created": created.get(day, 0), "solved": solved.get(day, 0)})
+        s = sums.get((day,), Counter())
+        out.append({"day": day, "created": s["created"], "solved": s["solved"]})
     return out
+
+
+def kpi_volume_by_weekday_hour(
+    *, user: AbstractBaseUser, filters: KpiFilters, cache: dict | None = None
+) -> dict[tuple[int, int], int]:
+    """{(ISO weekday 1-7, hour 0-23): tickets created} over the range."""
+    tq, sq = _live_q(user, filters)
+    return hourly_sums(
+        day_from=filters.date_from,
+        day_to=filters.date_to,
+        dims=filters.dims,
+        live_tickets_q=tq,
+        live_surveys_q=sq,
+        cache=cache,
+    )
+
+
+def kpi_agents(*, user: AbstractBaseUser, filters: KpiFilters, cache: dict | None = None) -> list[dict]:
+    """One row per agent with tickets or reviews in scope: solved, response and resolution
+    averages, CSAT and QA score. Three queries plus the sums."""
+    sums = kpi_sums(user=user, filters=filters, by=("agent_id",), cache=cache)
+    qa = dict(
+        QaReview.objects.filter(created_at__gte=filters.start, created_at__lt=filters.end)
+        .filter(**({"agent_id": filters.agent_id} if filters.agent_id else {}))
+        .values("agent_id")
+        .annotate(avg=Avg("score"))
+        .values_list("agent_id", "avg")
+    )
+    qa_counts = dict(
+        QaReview.objects.filter(created_at__gte=filters.start, created_at__lt=filters.end)
+        .values("agent_id")
+        .annotate(n=Count("pk"))
+        .values_list("agent_id", "n")
+    )
+    ids = {k[0] for k in sums if k[0]} | set(qa)
+    names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+    rows = []
+    for agent_id in sorted(ids, key=lambda i: names.get(i, "")):
+        s = summary_from_sums(sums.get((agent_id,), Counter()))
+        rows.append(
+            {
+                "agent_id": agent_id,
+                "agent": names.get(agent_id, str(agent_id)),
+                "solved": s.solved,
+                "created": s.created,
+                "frt_hours": s.frt.average_hours,
+                "nrt_hours": s.nrt.average_hours,
+                "resolution_hours": s.resolution.average_hours,
+                "fcr": s.fcr,
+                "csat": s.csat,
+                "csat_answered": s.csat_answered,
+                "qa": qa.get(agent_id),
+                "qa_reviews": qa_counts.get(agent_id, 0),
+            }
+        )
+    return rows
+
+
+def kpi_goals(*, summary: KpiSummary, filters: KpiFilters) -> dict[str, dict]:
+    """{kpi: {goal, value, status}} for the active goals of the chosen team (or of no team).
+    Status: met, at_risk (worse than the target by at most at_risk_percent of it), missed, or
+    no_data."""
+    goals = Goal.objects.filter(is_active=True, team_id=filters.team_id)
+    out = {}
+    for goal in goals:
+        value = summary.value(goal.kpi)
+        out[goal.kpi] = {"goal": goal, "value": value, "status": goal_status(goal, value)}
+    return out
+
+
+def goal_status(goal: Goal, value: float | None) -> str:
+    if value is None:
+        return "no_data"
+    lower = goal.kpi in LOWER_IS_BETTER
+    gap = (value - goal.target) if lower else (goal.target - value)
+    if gap <= 0:
+        return "met"
+    if gap <= abs(goal.target) * goal.at_risk_percent / 100:
+        return "at_risk"
+    return "missed"
+
+
+def team_names() -> dict[int, str]:
+    return dict(Team.objects.values_list("pk", "name"))
+
+
+DRILLDOWN_KPIS: dict[str, str] = {
+    "created": _("Tickets created"),
+    "responded": _("Tickets with a first response"),
+    "nrt": _("Tickets with next responses"),
+    "resolved": _("Tickets created and solved"),
+    "solved": _("Tickets solved"),
+    "reopened": _("Solved tickets reopened at least once"),
+    "one_touch": _("Solved with one agent reply, never reopened"),
+    "sla_met": _("Tickets with SLA targets met"),
+    "sla_missed": _("Tickets with an SLA target breached"),
+    "csat": _("Tickets with a CSAT answer"),
+    "ces": _("Tickets with a CES answer"),
+    "nps": _("Tickets with an NPS answer"),
+}
+
+
+def drilldown_tickets(
+    *,
+    user: AbstractBaseUser,
+    filters: KpiFilters,
+    kpi: str,
+    day: dt.date | None = None,
+    weekday: int | None = None,
+    hour: int | None = None,
+) -> QuerySet[Ticket]:
+    """The tickets behind a dashboard number, by the same definitions as KPI_DEFINITIONS."""
+    from django.db.models import Exists, OuterRef, Subquery
+    from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
+
+    from tickets.models import AuthorKind, Event, Message, MessageDirection
+    from tickets.models_sla import SlaLedgerEntry
+
+    if kpi not in DRILLDOWN_KPIS:
+        raise ValueError(kpi)
+    if day is not None:
+        filters = KpiFilters(**{**filters.__dict__, "date_from": day, "date_to": day})
+    if kpi == "solved":
+        qs = _scoped_tickets(user=user, filters=filters, dates=False).filter(
+            solved_at__gte=filters.start, solved_at__lt=filters.end, status__in=("solved", "closed")
+        )
+    elif kpi in ("csat", "ces", "nps"):
+        surveys = survey_scope(user=user, filters=filters).filter(kind=kpi, score__isnull=False)
+        qs = Ticket.objects.filter(pk__in=surveys.values("ticket_id"))
+    else:
+        qs = _scoped_tickets(user=user, filters=filters)
+    if weekday is not None:
+        qs = qs.annotate(_wd=ExtractIsoWeekDay("created_at")).filter(_wd=weekday)
+    if hour is not None:
+        qs = qs.annotate(_h=ExtractHour("created_at")).filter(_h=hour)
+    solved_now = Q(solved_at__isnull=False, status__in=("solved", "closed"))
+
+    def count_of(model_qs, **kw):
+        return Coalesce(Subquery(model_qs.filter(**kw).values("ticket_id").annotate(n=Count("pk")).values("n")[:1]), 0)
+
+    reopens = count_of(Event.objects.filter(ticket_id=OuterRef("pk")), verb="reopened") - count_of(
+        Event.objects.filter(ticket_id=OuterRef("pk")), verb="survey_reply_resolved"
+    )
+    if kpi == "responded":
+        qs = qs.filter(first_responded_at__isnull=False)
+    elif kpi == "nrt":
+        replies = count_of(
+            Message.objects.filter(ticket_id=OuterRef("pk")),
+            direction=MessageDirection.OUTBOUND,
+            author_kind=AuthorKind.AGENT,
+            is_internal=False,
+        )
+        qs = qs.annotate(_replies=replies).filter(_replies__gte=2)
+    elif kpi == "resolved":
+        qs = qs.filter(solved_now)
+    elif kpi == "reopened":
+        qs = qs.filter(solved_now).annotate(_reopens=reopens).filter(_reopens__gt=0)
+    elif kpi == "one_touch":
+        replies = count_of(
+            Message.objects.filter(ticket_id=OuterRef("pk")),
+            direction=MessageDirection.OUTBOUND,
+            author_kind=AuthorKind.AGENT,
+            is_internal=False,
+        )
+        qs = qs.filter(solved_now).annotate(_replies=replies, _reopens=reopens).filter(_replies=1, _reopens=0)
+    elif kpi == "sla_missed":
+        qs = qs.filter(Exists(SlaLedgerEntry.objects.filter(ticket_id=OuterRef("pk"), kind="breached")))
+    elif kpi == "sla_met":
+        qs = qs.filter(Exists(SlaLedgerEntry.objects.filter(ticket_id=OuterRef("pk"), kind="fulfilled")))
+    return qs.select_related("requester", "assignee", "team").order_by("-created_at", "-pk")

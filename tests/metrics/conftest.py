@@ -21,6 +21,12 @@ def at(day: int, hour: int = 10, month: int = 3) -> dt.datetime:
 NOW = at(10)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Agents are made with passwords; a cheap hasher keeps these tests about metrics."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def manager(db):
     return make_agent("boss", role="manager")
@@ -115,3 +121,138 @@ def history(db):
         "t6": t6,
         "t7": t7,
     }
+
+
+def message(ticket, when, *, inbound: bool, author=None, internal: bool = False, **meta):
+    from tickets.models import Message
+
+    return Message.objects.create(
+        ticket=ticket,
+        direction="inbound" if inbound else "outbound",
+        author_kind="customer" if inbound else "agent",
+        author_customer=ticket.requester if inbound else None,
+        author_user=None if inbound else author,
+        channel="internal" if internal else ticket.channel,
+        is_internal=internal,
+        body_text="text",
+        delivery_status="received" if inbound else "sent",
+        created_at=when,
+        metadata=meta,
+    )
+
+
+def status_event(ticket, when, old, new, verb="changed"):
+    from tickets.models import Event
+
+    return Event.objects.create(
+        ticket=ticket,
+        object_type="ticket",
+        object_id=ticket.pk,
+        verb=verb,
+        field="status",
+        old_value=old,
+        new_value=new,
+        actor_kind="system",
+        created_at=when,
+    )
+
+
+@pytest.fixture
+def office_history(db):
+    """Three tickets in the week of Monday 4 March 2024 (UTC), worked out by hand.
+
+    Calendar "Office": Monday-Friday 09:00-17:00 UTC, attached to T through its SLA clock.
+
+    T (email, agent bo) created Mon 16:00. Customer writes at 16:00; first reply Tue 10:00
+    (18 h calendar, 2 business h: Mon 16-17 + Tue 9-10); pending Tue 10:00-14:00; customer
+    writes 14:00 and 14:30, reply 16:00 (next response 2 h from 14:00); solved Wed 11:00 with a
+    third reply. Resolution 43 h calendar; business Mon 1 + Tue 8 + Wed 2 = 11 h minus 4 h
+    pending = 7 h. SLA: first response breached, next response fulfilled.
+    U (chat, no calendar) created Mon 09:00, one reply 10:00, solved 12:00: 1 h / 3 h, one
+    touch. A survey digit reply reopened and re-solved it: not a reopen. SLA: first response met.
+    V (sms, no calendar) created Tue 09:00, reply 09:30, solved 10:00, reopened 11:00, solved
+    12:00: 0.5 h / 3 h, reopened. SLA: first response met, resolution only warned.
+    """
+    from tickets.models_sla import BusinessCalendar, BusinessInterval, SlaClock, SlaLedgerEntry
+
+    calendar = BusinessCalendar.objects.create(name="Office", time_zone="UTC")
+    for weekday in range(5):
+        BusinessInterval.objects.create(calendar=calendar, weekday=weekday, start_time=dt.time(9), end_time=dt.time(17))
+    bo = make_agent("bo")
+    cy = make_agent("cy")
+    T = TicketFactory(
+        subject="Office hours ticket",
+        channel="email",
+        assignee=bo,
+        status="solved",
+        created_at=at(4, 16),
+        first_responded_at=at(5, 10),
+        solved_at=at(6, 11),
+    )
+    message(T, at(4, 16), inbound=True)
+    message(T, at(5, 10), inbound=False, author=bo)
+    message(T, at(5, 10) + dt.timedelta(minutes=5), inbound=False, author=bo, internal=True)  # a note: ignored
+    message(T, at(5, 14), inbound=True)
+    message(T, at(5, 14) + dt.timedelta(minutes=30), inbound=True)
+    message(T, at(5, 16), inbound=False, author=bo)
+    message(T, at(6, 11), inbound=False, author=bo)
+    status_event(T, at(5, 10), "open", "pending")
+    status_event(T, at(5, 14), "pending", "open")
+    status_event(T, at(6, 11), "open", "solved")
+    SlaClock.objects.create(
+        ticket=T,
+        metric="resolution",
+        state="stopped",
+        target_minutes=600,
+        calendar=calendar,
+        started_at=at(4, 16),
+        elapsed=dt.timedelta(0),
+    )
+    SlaLedgerEntry.objects.create(ticket=T, metric="first_response", cycle=1, kind="breached", at=at(5, 9))
+    SlaLedgerEntry.objects.create(ticket=T, metric="first_response", cycle=1, kind="fulfilled", at=at(5, 10))
+    SlaLedgerEntry.objects.create(ticket=T, metric="next_response", cycle=1, kind="fulfilled", at=at(5, 16))
+
+    U = TicketFactory(
+        subject="Chat solved at once",
+        channel="chat",
+        assignee=cy,
+        status="solved",
+        created_at=at(4, 9),
+        first_responded_at=at(4, 10),
+        solved_at=at(4, 12),
+    )
+    message(U, at(4, 9), inbound=True)
+    message(U, at(4, 10), inbound=False, author=cy)
+    status_event(U, at(4, 12), "open", "solved")
+    message(U, at(4, 14), inbound=True, survey_reply=1)
+    status_event(U, at(4, 14), "solved", "open", verb="reopened")
+    status_event(U, at(4, 14), "open", "solved")
+    from tickets.models import Event
+
+    Event.objects.create(
+        ticket=U,
+        object_type="ticket",
+        object_id=U.pk,
+        verb="survey_reply_resolved",
+        actor_kind="system",
+        created_at=at(4, 14),
+    )
+    SlaLedgerEntry.objects.create(ticket=U, metric="first_response", cycle=1, kind="fulfilled", at=at(4, 10))
+
+    V = TicketFactory(
+        subject="Reopened text",
+        channel="sms",
+        assignee=cy,
+        status="solved",
+        created_at=at(5, 9),
+        first_responded_at=at(5, 9) + dt.timedelta(minutes=30),
+        solved_at=at(5, 12),
+    )
+    message(V, at(5, 9), inbound=True)
+    message(V, at(5, 9) + dt.timedelta(minutes=30), inbound=False, author=cy)
+    status_event(V, at(5, 10), "open", "solved")
+    status_event(V, at(5, 11), "solved", "open", verb="reopened")
+    status_event(V, at(5, 12), "open", "solved")
+    SlaLedgerEntry.objects.create(ticket=V, metric="first_response", cycle=1, kind="fulfilled", at=at(5, 9))
+    SlaLedgerEntry.objects.create(ticket=V, metric="resolution", cycle=1, kind="warned", at=at(5, 11))
+    return {"T": T, "U": U, "V": V, "bo": bo, "cy": cy, "calendar": calendar}
