@@ -37,6 +37,7 @@ from tickets.outbound import DeliveryError, DeliveryRetry
 from tickets.services.delivery import message_delivery_update
 
 from .. import registry
+from ..twilio.retry import failure_reason, fetch_with_retries
 from .api import GraphApiError, GraphNotConfigured, page_message_send, url_download
 from .common import as_dict, as_list, failed_notes, payload_json, timestamp
 from .signature import SIGNATURE_HEADER, meta_request_verified
@@ -98,10 +99,10 @@ def _attachments(items: list[Any]) -> tuple[list[str], list[InboundAttachment], 
             continue
         filename = _filename(url, kind, index)
         try:
-            media = url_download(url, max_bytes=limit)
+            media = fetch_with_retries(lambda url=url: url_download(url, max_bytes=limit), what=f"{kind} attachment")
         except GraphApiError as exc:
             logger.warning("A %s attachment was not fetched: %s", kind, exc.message)
-            failed.append({"filename": filename, "url": url, "reason": exc.message})
+            failed.append({"filename": filename, "url": url, "reason": failure_reason(exc.message, exc)})
             continue
         content_type = media.content_type if media.content_type not in ("", "application/octet-stream") else ""
         attachments.append(

@@ -23,8 +23,12 @@ Decisions, in one place:
   the stored payload is processed.
 - **Outbound** text through POST {base}/{version}/{WHATSAPP_PHONE_NUMBER_ID}/messages. Outside
   the 24-hour customer-service window (since the customer's last inbound WhatsApp message) a
-  free-text reply fails with "outside WhatsApp's 24-hour window: send an approved template".
-  Templates are not sent yet.
+  free-text reply fails with "outside WhatsApp's 24-hour window: send an approved template"
+  (naming the approved templates). An approved template (`WhatsAppTemplate`, sent with
+  `whatsapp_template_send`) goes out in the Cloud API's template format at any time.
+- **Attachments** of a reply go out as media messages by link (a signed, expiring URL of
+  ours, see twilio/media_links.py): images as "image", audio, video, anything else as
+  "document" with its file name; the text goes first (or as the caption of a single file).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets.html import html_to_text
 from tickets.inbound import InboundAttachment, InboundMessage, InboundSender
@@ -46,6 +51,7 @@ from tickets.outbound import DeliveryError, DeliveryRetry
 from tickets.services.delivery import message_delivery_update
 
 from .. import registry
+from ..twilio.retry import failure_reason, fetch_with_retries
 from .api import GraphApiError, GraphNotConfigured, whatsapp_media_download, whatsapp_message_send
 from .common import as_dict, as_list, failed_notes, payload_json, timestamp
 from .signature import SIGNATURE_HEADER, meta_request_verified
@@ -57,7 +63,7 @@ KEY = "whatsapp"
 OBJECT = "whatsapp_business_account"
 WINDOW = timedelta(hours=24)
 TEXT_LIMIT = 4096
-WINDOW_REASON = "outside WhatsApp's 24-hour window: send an approved template"
+WINDOW_REASON = gettext_noop("outside WhatsApp's 24-hour window: send an approved template")
 # Meta's error for a free-form message outside the window ("Re-engagement message").
 WINDOW_ERROR_CODES = (131047,)
 
@@ -88,10 +94,11 @@ def _media_fetch(kind: str, media: Mapping[str, Any]) -> tuple[InboundAttachment
     media_id = str(media.get("id") or "")
     if not media_id:
         return None, {"filename": filename, "reason": "no media id"}
+    limit = int(settings.HELPDESK_MAX_ATTACHMENT_BYTES)
     try:
-        fetched = whatsapp_media_download(media_id, max_bytes=int(settings.HELPDESK_MAX_ATTACHMENT_BYTES))
+        fetched = fetch_with_retries(lambda: whatsapp_media_download(media_id, max_bytes=limit), what="WhatsApp media")
     except (GraphApiError, GraphNotConfigured) as exc:
-        reason = exc.message if isinstance(exc, GraphApiError) else str(exc)
+        reason = failure_reason(exc.message, exc) if isinstance(exc, GraphApiError) else str(exc)
         logger.warning("WhatsApp media %s not fetched: %s", media_id, reason)
         return None, {"filename": filename, "media_id": media_id, "reason": reason}
     content_type = str(media.get("mime_type") or fetched.content_type or "application/octet-stream")
@@ -319,9 +326,107 @@ def whatsapp_recipient(message: Message, last: Message | None) -> str:
     return identity.value.lstrip("+")
 
 
+def whatsapp_template_payload(template: Any, parameters: list[str]) -> dict[str, Any]:
+    """The Cloud API's template message: name, language code, body parameters in order."""
+    body: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
+    if parameters:
+        body["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": str(value)} for value in parameters]}
+        ]
+    return {"type": "template", "template": body}
+
+
+def _window_closed_reason() -> str:
+    from .models import WhatsAppTemplate
+
+    names = list(WhatsAppTemplate.objects.filter(approved=True).values_list("name", flat=True)[:10])
+    reason = _("Not sent: %(reason)s.") % {"reason": _(WINDOW_REASON)}
+    if names:
+        reason += " " + _("Approved templates: %(names)s.") % {"names": ", ".join(names)}
+    else:
+        reason += " " + _("No approved template is set up (WhatsApp templates in the admin).")
+    return reason
+
+
+def _media_kind(content_type: str) -> str:
+    major = (content_type or "").split("/")[0]
+    if content_type in ("image/jpeg", "image/png"):
+        return "image"
+    if major in ("audio", "video"):
+        return major
+    return "document"
+
+
+def _media_payloads(message: Message, caption: str) -> list[dict[str, Any]]:
+    from ..twilio.media_links import media_public_url
+
+    attachments = list(message.attachments.filter(stored=True).exclude(file="").order_by("id")[:10])
+    payloads = []
+    for attachment in attachments:
+        kind = _media_kind(attachment.content_type)
+        media: dict[str, Any] = {"link": media_public_url(attachment)}
+        if kind == "document":
+            media["filename"] = attachment.filename
+        if caption and len(attachments) == 1 and kind != "audio":
+            media["caption"] = caption
+        payloads.append({"type": kind, kind: media})
+    return payloads
+
+
+def _graph_call(to: str, payload: dict[str, Any]) -> str:
+    try:
+        return whatsapp_message_send(to=to, payload=payload)
+    except GraphNotConfigured as exc:
+        raise DeliveryError(str(exc)) from None
+    except GraphApiError as exc:
+        code = f" (code {exc.code})" if exc.code else ""
+        if exc.code in WINDOW_ERROR_CODES:
+            raise DeliveryError(_window_closed_reason() + code) from None
+        if exc.temporary:
+            raise DeliveryRetry(f"WhatsApp is unavailable: {exc.message}{code}") from None
+        raise DeliveryError(
+            _("WhatsApp refused the message: %(reason)s%(code)s") % {"reason": exc.message, "code": code}
+        ) from None
+
+
+def whatsapp_template_message_send(message: Message, spec: Mapping[str, Any]) -> str:
+    from .models import WhatsAppTemplate
+
+    template = WhatsAppTemplate.objects.filter(
+        name=spec.get("name", ""), language=spec.get("language", ""), approved=True
+    ).first()
+    if template is None:
+        raise DeliveryError(
+            _("Not sent: the WhatsApp template %(name)s (%(language)s) is not approved.")
+            % {"name": spec.get("name", ""), "language": spec.get("language", "")}
+        )
+    _open, last = whatsapp_window_open(message)
+    return _graph_call(
+        whatsapp_recipient(message, last),
+        whatsapp_template_payload(template, [str(p) for p in spec.get("parameters") or []]),
+    )
+
+
 def whatsapp_send(message: Message) -> str:
-    """Send a free-text reply; returns the wamid."""
+    """Send a reply (free text and attachments inside the window, an approved template at any
+    time); returns the wamid of the first message sent."""
+    spec = message.metadata.get("whatsapp_template") if isinstance(message.metadata, dict) else None
+    if isinstance(spec, dict):
+        return whatsapp_template_message_send(message, spec)
     text = (message.body_text or html_to_text(message.body_html)).strip()
+    media = _media_payloads(message, text)
+    if media:
+        is_open, last = whatsapp_window_open(message)
+        if not is_open:
+            raise DeliveryError(_window_closed_reason())
+        to = whatsapp_recipient(message, last)
+        first = ""
+        if text and "caption" not in media[0][media[0]["type"]]:
+            first = _graph_call(to, {"type": "text", "text": {"preview_url": False, "body": text[:TEXT_LIMIT]}})
+        for payload in media:
+            wamid = _graph_call(to, payload)
+            first = first or wamid
+        return first
     if not text:
         raise DeliveryError(_("The message has no text to send."))
     if len(text) > TEXT_LIMIT:
@@ -331,21 +436,37 @@ def whatsapp_send(message: Message) -> str:
         )
     is_open, last = whatsapp_window_open(message)
     if not is_open:
-        raise DeliveryError(_("Not sent: %(reason)s.") % {"reason": _(WINDOW_REASON)})
+        raise DeliveryError(_window_closed_reason())
     to = whatsapp_recipient(message, last)
-    try:
-        return whatsapp_message_send(to=to, payload={"type": "text", "text": {"preview_url": False, "body": text}})
-    except GraphNotConfigured as exc:
-        raise DeliveryError(str(exc)) from None
-    except GraphApiError as exc:
-        code = f" (code {exc.code})" if exc.code else ""
-        if exc.code in WINDOW_ERROR_CODES:
-            raise DeliveryError(_("Not sent: %(reason)s.") % {"reason": _(WINDOW_REASON)} + code) from None
-        if exc.temporary:
-            raise DeliveryRetry(f"WhatsApp is unavailable: {exc.message}{code}") from None
-        raise DeliveryError(
-            _("WhatsApp refused the message: %(reason)s%(code)s") % {"reason": exc.message, "code": code}
-        ) from None
+    return _graph_call(to, {"type": "text", "text": {"preview_url": False, "body": text}})
+
+
+def whatsapp_template_send(
+    *, ticket: Any, template: Any, parameters: list[str], author: Any, actor: Any = None
+) -> Message:
+    """An agent sends an approved template on WhatsApp (allowed outside the 24-hour window):
+    an outbound message on the ticket showing the filled-in text, delivered as a template."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction as db_transaction
+
+    from tickets.services.tickets import ticket_reply
+
+    if not template.approved:
+        raise ValidationError(_("Only templates approved by Meta can be sent."))
+    if len(parameters) != template.parameter_count:
+        raise ValidationError(
+            _("The template %(name)s needs %(n)s parameters.") % {"name": template.name, "n": template.parameter_count}
+        )
+    with db_transaction.atomic():
+        message = ticket_reply(
+            ticket=ticket, author=author, body_text=template.render(parameters), channel=KEY, actor=actor
+        )
+        message.metadata = {
+            **message.metadata,
+            "whatsapp_template": {"name": template.name, "language": template.language, "parameters": parameters},
+        }
+        Message.objects.filter(pk=message.pk).update(metadata=message.metadata)
+    return message
 
 
 class WhatsAppAdapter(registry.ChannelAdapter):

@@ -20,7 +20,10 @@ Decisions, in one place:
   saying which file is missing and why, and the reason is kept in metadata.
 - **Outbound** goes to the private chat of the customer's Telegram identity (for a private
   chat, chat id = user id). Text over Telegram's 4096-character limit is sent in parts; the
-  first part's id is the message's external id. Attachments are not sent yet.
+  first part's id is the message's external id. Attachments follow the text, one message
+  each: JPEG/PNG/WebP images up to 10 MB with sendPhoto, anything else with sendDocument
+  (multipart upload of the stored file, its name kept); a message of only files uses the
+  first file's id.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from tickets.models import Message, MessageDirection, RawInbound
 from tickets.outbound import DeliveryError, DeliveryRetry
 
 from .. import registry
-from .api import TelegramApiError, TelegramNotConfigured, bot_api_call, file_download
+from ..twilio.retry import failure_reason, fetch_with_retries
+from .api import TelegramApiError, TelegramNotConfigured, bot_api_call, bot_api_upload, file_download
 
 logger = logging.getLogger(__name__)
 
@@ -267,9 +271,11 @@ def media_fetch(parsed: ParsedUpdate) -> InboundMessage:
                     status=200,
                     description=f"the file is {media.file_size} bytes, over the limit of {limit}",
                 )
-            fetched = file_download(media.file_id, max_bytes=limit)
+            fetched = fetch_with_retries(
+                lambda media=media: file_download(media.file_id, max_bytes=limit), what="Telegram file"
+            )
         except (TelegramApiError, TelegramNotConfigured) as exc:
-            reason = exc.description if isinstance(exc, TelegramApiError) else str(exc)
+            reason = failure_reason(exc.description, exc) if isinstance(exc, TelegramApiError) else str(exc)
             logger.warning("Telegram %s %s not fetched: %s", media.kind, inbound.external_id, reason)
             failed.append({"filename": media.filename, "kind": media.kind, "file_id": media.file_id, "reason": reason})
             continue
@@ -324,16 +330,38 @@ def _chunks(text: str, size: int = MESSAGE_LIMIT) -> list[str]:
     return parts
 
 
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+PHOTO_LIMIT = 10 * 1024 * 1024
+
+
+def _attachment_send(chat_id: str, attachment: Any) -> Any:
+    with attachment.file.open("rb") as handle:
+        content = handle.read()
+    photo = attachment.content_type in PHOTO_TYPES and len(content) <= PHOTO_LIMIT
+    method, field = ("sendPhoto", "photo") if photo else ("sendDocument", "document")
+    return bot_api_upload(
+        method,
+        {"chat_id": chat_id},
+        file_field=field,
+        filename=attachment.filename,
+        content=content,
+        content_type=attachment.content_type,
+    )
+
+
 def telegram_send(message: Message) -> str:
-    """sendMessage to the customer's chat; returns "<chat_id>:<message_id>"."""
+    """sendMessage (and sendPhoto / sendDocument for attachments) to the customer's chat;
+    returns "<chat_id>:<message_id>" of the first message sent."""
     text = (message.body_text or html_to_text(message.body_html)).strip()
-    if not text:
+    attachments = list(message.attachments.filter(stored=True).exclude(file="").order_by("id"))
+    if not text and not attachments:
         raise DeliveryError(_("The message has no text to send."))
     chat_id = telegram_chat_for(message)
     first_id = ""
     try:
-        for part in _chunks(text):
-            result = bot_api_call("sendMessage", {"chat_id": chat_id, "text": part})
+        results = [bot_api_call("sendMessage", {"chat_id": chat_id, "text": part}) for part in _chunks(text)]
+        results += [_attachment_send(chat_id, attachment) for attachment in attachments]
+        for result in results[:1]:
             if not first_id:
                 if not isinstance(result, dict) or result.get("message_id") is None:
                     raise DeliveryError(_("Telegram accepted the message but gave no message id."))

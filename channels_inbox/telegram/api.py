@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -115,6 +116,46 @@ def bot_api_call(method: str, payload: dict[str, Any]) -> Any:
         raise TelegramApiError(method=method, status=status, description="the answer is not JSON") from None
     if not isinstance(data, dict) or not data.get("ok"):
         raise _error_from(method, status, body)
+    return data.get("result")
+
+
+def _multipart(fields: dict[str, str], file_field: str, filename: str, content: bytes, content_type: str):
+    """(body, content type) of a multipart/form-data request with one file."""
+    boundary = "----helpdesk" + secrets.token_hex(16)
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    safe_name = filename.replace('"', "").replace("\r", "").replace("\n", "") or "file"
+    parts.append(
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{safe_name}"\r\n'
+            f"Content-Type: {content_type or 'application/octet-stream'}\r\n\r\n"
+        ).encode()
+        + content
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def bot_api_upload(
+    method: str, fields: dict[str, str], *, file_field: str, filename: str, content: bytes, content_type: str
+) -> Any:
+    """Call a Bot API method that uploads a file (sendPhoto, sendDocument) as multipart/form-data."""
+    url = f"{api_base()}/bot{bot_token()}/{method}"
+    body, multipart_type = _multipart(fields, file_field, filename, content, content_type)
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": multipart_type, "Accept": "application/json"}
+    )
+    status, answer = _open(request, method=method, limit=MAX_RESPONSE_BYTES)
+    if status != 200:
+        raise _error_from(method, status, answer)
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        raise TelegramApiError(method=method, status=status, description="the answer is not JSON") from None
+    if not isinstance(data, dict) or not data.get("ok"):
+        raise _error_from(method, status, answer)
     return data.get("result")
 
 

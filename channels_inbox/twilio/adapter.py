@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -36,6 +37,7 @@ from tickets.services.delivery import message_delivery_update
 from .. import registry
 from .api import TwilioApiError, TwilioNotConfigured, media_download, message_create
 from .consent import sms_keyword_apply
+from .retry import failure_reason, fetch_with_retries
 from .signature import SIGNATURE_HEADER, twilio_signature_valid
 
 logger = logging.getLogger(__name__)
@@ -106,9 +108,9 @@ def _media_fetch(fields: Mapping[str, str]) -> tuple[list[InboundAttachment], li
             continue
         filename = _media_filename(url, declared_type, index)
         try:
-            media = media_download(url, max_bytes=limit)
+            media = fetch_with_retries(lambda url=url: media_download(url, max_bytes=limit), what="MMS media")
         except (TwilioApiError, TwilioNotConfigured) as exc:
-            reason = exc.message if isinstance(exc, TwilioApiError) else str(exc)
+            reason = failure_reason(exc.message, exc) if isinstance(exc, TwilioApiError) else str(exc)
             logger.warning("MMS media %s of %s not fetched: %s", index, sms_message_sid(fields), reason)
             failed.append({"filename": filename, "url": url, "reason": reason})
             continue
@@ -181,7 +183,11 @@ def sms_status_record(fields: Mapping[str, str]) -> Message | None:
     if not sid or status is None:
         return None
     error = error_reason(fields.get("ErrorCode"), twilio_status) if status == DeliveryStatus.FAILED else ""
+    if status == DeliveryStatus.FAILED and str(fields.get("ErrorCode") or "") == str(UNSUBSCRIBED):
+        error = _unsubscribed_reason()
     message = message_delivery_update(channel=KEY, external_id=sid, status=status, error=error)
+    if message is not None and status == DeliveryStatus.FAILED and error == _unsubscribed_reason():
+        sms_unsubscribed_record(message=message, phone=fields.get("To", ""))
     if message is None:
         logger.info("Twilio status %s for %s, which is not one of our messages", twilio_status, sid)
     return message
@@ -212,6 +218,47 @@ def sms_number_for(message: Message) -> str:
     return identity.value
 
 
+UNSUBSCRIBED = 21610
+
+
+def sms_unsubscribed_record(*, message: Message, phone: str) -> None:
+    """Twilio refused to text a number that replied STOP to our sender (error 21610): the
+    customer's SMS consent is withdrawn, with the reason, so nobody tries again."""
+    from tickets.models import Customer
+    from tickets.services.directory import customer_update
+    from tickets.services.events import Actor, event_record
+
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=message.ticket.requester_id)
+        if not customer.consent_sms:
+            return
+        customer_update(customer=customer, changes={"consent_sms": False}, actor=Actor.system())
+        event_record(
+            obj=customer,
+            verb="sms_opted_out",
+            new={"consent_sms": False},
+            data={"reason": "twilio_21610", "phone": phone, "message": message.pk},
+            actor=Actor.system(),
+        )
+
+
+def _unsubscribed_reason() -> str:
+    return _(
+        "Not sent: Twilio error 21610, the customer has unsubscribed from SMS (they replied STOP to our number). "
+        "Their SMS consent is now withdrawn; they can text START to opt back in."
+    )
+
+
+def sms_media_urls(message: Message) -> tuple[str, ...]:
+    """Public signed links to the message's stored attachments (Twilio fetches each as an MMS part)."""
+    from .media_links import media_public_url
+
+    return tuple(
+        media_public_url(attachment)
+        for attachment in message.attachments.filter(stored=True).exclude(file="").order_by("id")[:MAX_MEDIA]
+    )
+
+
 def sms_send(message: Message) -> str:
     """Send through Twilio's Messages API; returns the message sid (SM...)."""
     customer = message.ticket.requester
@@ -221,23 +268,29 @@ def sms_send(message: Message) -> str:
             _("Not sent: the customer has opted out of SMS (they texted STOP). They can text START to opt back in.")
         )
     text = (message.body_text or html_to_text(message.body_html)).strip()
-    if not text:
+    media_urls = sms_media_urls(message)
+    if not text and not media_urls:
         raise DeliveryError(_("The message has no text to send."))
     service = getattr(settings, "TWILIO_MESSAGING_SERVICE_SID", "") or ""
     sender = getattr(settings, "TWILIO_FROM_NUMBER", "") or ""
     if not service and not sender:
         raise DeliveryError(_("SMS is not set up: set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID."))
+    to = sms_number_for(message)
     try:
         result = message_create(
-            to=sms_number_for(message),
+            to=to,
             body=text,
             from_=sender,
             messaging_service_sid=service,
             status_callback=status_callback_url(),
+            media_urls=media_urls,
         )
     except TwilioNotConfigured as exc:
         raise DeliveryError(str(exc)) from None
     except TwilioApiError as exc:
+        if exc.code == UNSUBSCRIBED:
+            sms_unsubscribed_record(message=message, phone=to)
+            raise DeliveryError(_unsubscribed_reason()) from None
         code = f" (error {exc.code})" if exc.code else ""
         if exc.temporary:
             raise DeliveryRetry(f"Twilio is unavailable: {exc.message}{code}") from None

@@ -100,16 +100,19 @@ def message_create(
     from_: str = "",
     messaging_service_sid: str = "",
     status_callback: str = "",
+    media_urls: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """POST /2010-04-01/Accounts/{AccountSid}/Messages.json; returns Twilio's message resource."""
+    """POST /2010-04-01/Accounts/{AccountSid}/Messages.json; returns Twilio's message resource.
+    Each of `media_urls` (at most 10) is sent as a MediaUrl field: an MMS."""
     sid, token = credentials()
-    fields = {"To": to, "Body": body}
+    fields = [("To", to), ("Body", body)]
     if messaging_service_sid:
-        fields["MessagingServiceSid"] = messaging_service_sid
+        fields.append(("MessagingServiceSid", messaging_service_sid))
     else:
-        fields["From"] = from_
+        fields.append(("From", from_))
     if status_callback:
-        fields["StatusCallback"] = status_callback
+        fields.append(("StatusCallback", status_callback))
+    fields += [("MediaUrl", url) for url in media_urls[:10]]
     request = urllib.request.Request(
         f"{api_base()}/2010-04-01/Accounts/{urllib.parse.quote(sid)}/Messages.json",
         data=urllib.parse.urlencode(fields).encode(),
@@ -127,6 +130,37 @@ def message_create(
     if not isinstance(data, dict) or not data.get("sid"):
         raise TwilioApiError(status=status, message="the answer holds no message sid")
     return data
+
+
+def _form_post(path: str, fields: list[tuple[str, str]]) -> dict[str, Any]:
+    """POST form fields to /2010-04-01/Accounts/{AccountSid}/<path>; returns the JSON resource."""
+    sid, token = credentials()
+    request = urllib.request.Request(
+        f"{api_base()}/2010-04-01/Accounts/{urllib.parse.quote(sid)}/{path}",
+        data=urllib.parse.urlencode(fields).encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+    )
+    request.add_unredirected_header("Authorization", _basic_auth(sid, token))
+    status, answer, _type = _open(request, limit=MAX_RESPONSE_BYTES)
+    if not 200 <= status < 300:
+        raise _error_from(status, answer)
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        raise TwilioApiError(status=status, message="the answer is not JSON") from None
+    if not isinstance(data, dict) or not data.get("sid"):
+        raise TwilioApiError(status=status, message="the answer holds no sid")
+    return data
+
+
+def call_create(*, to: str, from_: str, url: str, status_callback: str = "") -> dict[str, Any]:
+    """POST /2010-04-01/Accounts/{AccountSid}/Calls.json: Twilio rings `to` and, once answered,
+    fetches the TwiML at `url`; returns Twilio's call resource (its sid is CA...)."""
+    fields = [("To", to), ("From", from_), ("Url", url), ("Method", "POST")]
+    if status_callback:
+        fields += [("StatusCallback", status_callback), ("StatusCallbackMethod", "POST")]
+    return _form_post("Calls.json", fields)
 
 
 def media_download(url: str, *, max_bytes: int) -> TwilioMedia:

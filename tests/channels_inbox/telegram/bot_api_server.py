@@ -12,6 +12,25 @@ from typing import Any
 from ..local_server import LoopbackServer, Recorded
 
 
+def multipart_fields(body: bytes, content_type: str) -> dict[str, tuple[Any, dict[str, str]]]:
+    """name -> (value: str for fields, bytes for files; {"filename", "content_type"}) of a
+    multipart/form-data body, parsed with the standard library's email parser."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    fields: dict[str, tuple[Any, dict[str, str]]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True)
+        if filename is None:
+            fields[name] = (payload.decode(), {})
+        else:
+            fields[name] = (payload, {"filename": filename, "content_type": part.get_content_type()})
+    return fields
+
+
 @dataclass
 class Failure:
     status: int
@@ -64,7 +83,22 @@ class BotApiServer(LoopbackServer):
             if failure.retry_after is not None:
                 answer["parameters"] = {"retry_after": failure.retry_after}
             return self._reply(handler, failure.status, answer)
-        params = json.loads(body or b"{}")
+        content_type = handler.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            params = {name: value for name, (value, _meta) in multipart_fields(body, content_type).items()}
+        else:
+            params = json.loads(body or b"{}")
+        if method in ("sendPhoto", "sendDocument"):
+            self.next_message_id += 1
+            kind = "photo" if method == "sendPhoto" else "document"
+            result = {
+                "message_id": self.next_message_id,
+                "from": {"id": 1, "is_bot": True, "first_name": "Help desk", "username": "desk_bot"},
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "date": 1700000000,
+                kind: [{"file_id": f"sent-{self.next_message_id}"}] if kind == "photo" else {"file_id": "d"},
+            }
+            return self._reply(handler, 200, {"ok": True, "result": result})
         if method == "getFile":
             file_id = params.get("file_id", "")
             if self.serve_any_file:

@@ -21,6 +21,11 @@ class TwilioServer(LoopbackServer):
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (content, content type)
     failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next Messages.json answers
     sent: int = 0
+    media_failures: dict[str, int] = field(default_factory=dict)  # media path -> 503s to answer first
+
+    @property
+    def calls_path(self) -> str:
+        return f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
 
     @property
     def messages_path(self) -> str:
@@ -52,6 +57,10 @@ class TwilioServer(LoopbackServer):
         if recorded.basic_auth() != (self.account_sid, self.auth_token):
             error = {"code": 20003, "message": "Authenticate", "more_info": "", "status": 401}
             return self._reply(handler, 401, error)
+        if handler.command == "GET" and self.media_failures.get(handler.path):
+            self.media_failures[handler.path] -= 1
+            error = {"code": 20500, "message": "Internal Server Error", "more_info": "", "status": 503}
+            return self._reply(handler, 503, error)
         if handler.command == "GET" and handler.path in self.media:
             content, content_type = self.media[handler.path]
             return self._reply(handler, 200, content, content_type)
@@ -77,6 +86,24 @@ class TwilioServer(LoopbackServer):
                 "error_code": None,
                 "error_message": None,
                 "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+            }
+            return self._reply(handler, 201, resource)
+        if handler.command == "POST" and handler.path == self.calls_path:
+            if self.failures:
+                status, error = self.failures.pop(0)
+                return self._reply(handler, status, error)
+            form = recorded.form()
+            self.sent += 1
+            sid = f"CA{self.sent:032x}"
+            resource = {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "status": "queued",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
             }
             return self._reply(handler, 201, resource)
         error = {"code": 20404, "message": "The requested resource was not found", "more_info": "", "status": 404}
