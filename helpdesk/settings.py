@@ -168,6 +168,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "helpdesk")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# How often a worker looks for tasks a crashed worker took but never acknowledged (kombu's
+# defaults: a sweep every 10 s, scanning Redis on every 10th sweep).
+CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int("CELERY_UNACKED_RESTORE_SECONDS", 10)
+CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10)
 CELERY_RESULT_EXPIRES = 3600
 HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
 # Time-based automations (tickets.automation): how often the sweep runs.
@@ -196,6 +200,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "metrics-rollups": {
         "task": "metrics.rollups_refresh",
         "schedule": 60.0 * int(os.environ.get("METRICS_ROLLUP_MINUTES", "10")),
+    },
+    # Weekly KPI report to managers and admins: Mondays 07:00 in TIME_ZONE (idempotent per address and week).
+    "metrics-weekly-report": {
+        "task": "metrics.weekly_report_send",
+        "schedule": __import__("metrics.schedules").schedules.LocalCrontab(minute=0, hour=7, day_of_week=1),
     },
 }
 CELERY_TIMEZONE = "UTC"
@@ -325,6 +334,10 @@ HELPDESK_BREACHING_SOON_HOURS = env_int("HELPDESK_BREACHING_SOON_HOURS", 4)
 HELPDESK_QUEUE_COUNTS_TTL = env_int("HELPDESK_QUEUE_COUNTS_TTL", 60)
 HELPDESK_COMPOSER_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_COMPOSER_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 HELPDESK_COMPOSER_MAX_ATTACHMENTS = env_int("HELPDESK_COMPOSER_MAX_ATTACHMENTS", 10)
+# Region (ISO code, e.g. "GB") national phone numbers are read in; empty: numbers need +country code.
+HELPDESK_DEFAULT_PHONE_REGION = env("HELPDESK_DEFAULT_PHONE_REGION", "")
+# Days during which a customer merge can be undone from the kept customer's profile.
+HELPDESK_MERGE_UNDO_DAYS = env_int("HELPDESK_MERGE_UNDO_DAYS", 30)
 
 # The help desk's own email addresses (comma-separated): never treated as customers or
 # followers. DEFAULT_FROM_EMAIL is always included.
@@ -401,6 +414,9 @@ METRICS_SURVEY_DELAY_MINUTES = env_int("METRICS_SURVEY_DELAY_MINUTES", 60)
 METRICS_SURVEY_SAMPLE_PERCENT = env_int("METRICS_SURVEY_SAMPLE_PERCENT", 100)
 METRICS_SURVEY_REPLY_DAYS = env_int("METRICS_SURVEY_REPLY_DAYS", 7)
 METRICS_ROLLUP_MINUTES = env_int("METRICS_ROLLUP_MINUTES", 10)
+# Weekly KPI report email (beat, Mondays 07:00 in TIME_ZONE) to managers and admins, plus these addresses.
+METRICS_WEEKLY_REPORT = env_bool("METRICS_WEEKLY_REPORT", True)
+METRICS_WEEKLY_REPORT_RECIPIENTS = env_list("METRICS_WEEKLY_REPORT_RECIPIENTS")
 
 # Outbound webhooks: timeout, tries, backoff, and when to turn a failing subscription off.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)

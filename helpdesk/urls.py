@@ -28,6 +28,7 @@ urlpatterns = [
     path("survey/", include("metrics.survey_urls")),
     path("inbound/", include("channels_inbox.urls")),
     path("voice/", include("channels_inbox.voice.agent_urls")),
+    path("agent/whatsapp/", include("channels_inbox.meta.agent_urls")),
     path("api/v1/webhooks/", include("webhooks.urls")),  # before the API's own routes
     path("api/v1/", include("tickets.api.urls")),
     path("api/", include("tickets.api.docs_urls")),  # api/schema/ and api/docs/

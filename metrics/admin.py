@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import DailyRollup, Goal, QaReview, QaReviewScore, Scorecard, ScorecardCriterion, Survey
+from .models import (
+    DailyRollup,
+    Goal,
+    QaReview,
+    QaReviewScore,
+    Scorecard,
+    ScorecardCriterion,
+    Survey,
+    WeeklyReportSent,
+)
 
 
 @admin.register(Survey)
@@ -69,4 +78,19 @@ class DailyRollupAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WeeklyReportSent)
+class WeeklyReportSentAdmin(admin.ModelAdmin):
+    """Read-only record of the weekly KPI report emails; a failed one shows its error."""
+
+    list_display = ("week_start", "email", "language", "status", "attempts", "sent_at")
+    list_filter = ("status", "week_start")
+    search_fields = ("email",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -334,3 +334,45 @@ class QaReviewScore(models.Model):
     def clean(self) -> None:
         if self.criterion.scorecard_id != self.review.scorecard_id:
             raise ValidationError(_("The criterion belongs to another scorecard."))
+
+
+class WeeklyReportStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class WeeklyReportSent(models.Model):
+    """One weekly KPI report email to one address for one week (Monday to Sunday). The row is
+    made before sending and locked while sending, so a task run twice sends once; a failed
+    send keeps its error and is tried again by the next run for that week."""
+
+    week_start = models.DateField(_("week starting"))
+    email = models.EmailField(_("recipient"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=WeeklyReportStatus.choices, default=WeeklyReportStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-week_start", "email"]
+        verbose_name = _("weekly report sent")
+        verbose_name_plural = _("weekly reports sent")
+        constraints = [
+            models.UniqueConstraint(fields=["email", "week_start"], name="weekly_report_unique_email_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} {self.week_start:%Y-%m-%d}"

@@ -21,6 +21,7 @@ from . import charts
 from .exports import csv_response
 from .forms import filters_from_request, filters_query
 from .models import SURVEY_SCALES
+from .pdf import kpi_table_pdf, pdf_response
 from .selectors import (
     KPI_DEFINITIONS,
     KpiFilters,
@@ -171,6 +172,21 @@ def _dashboard_csv(table: str, *, summary, volume, trend, heat, agents, definiti
     raise Http404("No such table.")
 
 
+def _filters_text(form, filters: KpiFilters) -> str:
+    """The non-date filters in words, for the PDF heading."""
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    parts = []
+    for key, label in (("team", _("Team")), ("agent", _("Agent")), ("channel", _("Channel"))):
+        value = data.get(key)
+        if value:
+            parts.append(f"{label}: {dict(Channel.choices).get(value, value) if key == 'channel' else value}")
+    if filters.priority:
+        parts.append(f"{_('Priority')}: {filters.priority}")
+    if filters.tag:
+        parts.append(f"{_('Tag')}: {filters.tag}")
+    return " · ".join(parts)
+
+
 @manager_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, filters = filters_from_request(request.GET)
@@ -181,6 +197,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     trend = kpi_daily_trend(user=user, filters=filters, cache=cache)
     heat = kpi_volume_by_weekday_hour(user=user, filters=filters, cache=cache)
     agents = kpi_agents(user=user, filters=filters, cache=cache)
+    if request.GET.get("export") == "pdf":
+        content = kpi_table_pdf(
+            summary=summary,
+            goals=kpi_goals(summary=summary, filters=filters),
+            filters=filters,
+            filters_text=_filters_text(form, filters),
+        )
+        return pdf_response(content, f"kpi-summary-{filters.date_from}-{filters.date_to}")
     if request.GET.get("export"):
         return _dashboard_csv(
             request.GET["export"],
@@ -257,7 +281,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "drill": drill,
             "exports": {
                 t: export_url(request, t)
-                for t in ("summary", "channels", "trend", "weekday", "hours", "backlog", "agents", "definitions")
+                for t in ("summary", "channels", "trend", "weekday", "hours", "backlog", "agents", "definitions", "pdf")
             },
             "urls": {
                 "created": ticket_list_url(filters),
