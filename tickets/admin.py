@@ -1017,6 +1017,34 @@ class TicketNumberCounterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return {}
 
 
+# Workspace rows (written by the workspace and the services; shown read-only for support).
+from .models import AgentNotificationDelivery, CustomerMergeRecord, SavedView, TicketLink  # noqa: E402
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "owner", "team", "updated_at")
+    list_select_related = ("owner", "team")
+
+
+@admin.register(TicketLink)
+class TicketLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("source", "kind", "target", "created_by", "created_at")
+    list_select_related = ("source", "target", "created_by")
+
+
+@admin.register(CustomerMergeRecord)
+class CustomerMergeRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("target", "source_id", "merged_by", "created_at", "undone_at")
+    list_select_related = ("target", "merged_by")
+
+
+@admin.register(AgentNotificationDelivery)
+class AgentNotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("user", "kind", "event", "email_status", "email_attempts", "created_at")
+    list_filter = ("kind", "email_status")
+    list_select_related = ("user", "event")
+
 
 # SLA calendars and policies (it reuses the mixins above, so it is imported last).
 from . import admin_sla  # noqa: E402,F401

@@ -26,3 +26,8 @@ class TicketsConfig(AppConfig):
         from .services.workspace import workspace_event_saved
 
         post_save.connect(workspace_event_saved, sender=Event, dispatch_uid="tickets.workspace_event_saved")
+
+        # Agent notifications: assigned to me / my customer replied, in the app and by email.
+        from .services.notifications import notification_event_saved
+
+        post_save.connect(notification_event_saved, sender=Event, dispatch_uid="tickets.notification_event_saved")

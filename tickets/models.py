@@ -124,6 +124,11 @@ class AgentProfile(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     signature = models.TextField(_("signature"), blank=True)
     is_available = models.BooleanField(_("available for assignment"), default=True)
+    notify_by_email = models.BooleanField(
+        _("email me notifications"),
+        default=True,
+        help_text=_("Also email me when a ticket is assigned to me or a customer replies on one of mine."),
+    )
     capacity = models.PositiveSmallIntegerField(
         _("capacity"), default=20, help_text=_("Open tickets this agent can hold at once.")
     )
@@ -692,6 +697,72 @@ class TicketLink(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.source_id} {self.kind} #{self.target_id}"
+
+
+# --- Agent workspace (issue 3): undoable customer merges and agent notifications ----------------
+
+
+class CustomerMergeRecord(models.Model):
+    """What a customer merge did, kept so it can be undone: the merged (deleted) customer's
+    fields, the ids of every row moved to the kept customer and the kept customer's fields
+    the merge changed. Written and read by tickets.services.customer_merge only."""
+
+    target = models.ForeignKey(
+        Customer, verbose_name=_("kept customer"), on_delete=models.CASCADE, related_name="merge_records"
+    )
+    source_id = models.BigIntegerField(_("merged customer id"))
+    source_fields = models.JSONField(_("merged customer"), default=dict)
+    target_before = models.JSONField(_("kept customer before the merge"), default=dict, blank=True)
+    moved = models.JSONField(_("rows moved"), default=dict, blank=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("merged"), default=timezone.now)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        indexes = [models.Index(fields=["target", "-created_at"], name="customermerge_target")]
+
+    def __str__(self) -> str:
+        return f"customer {self.source_id} -> {self.target_id}"
+
+
+class NotificationEmailStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Not wanted")
+    FAILED = "failed", _("Failed")
+
+
+class AgentNotificationDelivery(models.Model):
+    """One notification of one agent about one event (unique: a task that runs twice sends
+    nothing twice), with the state of its email."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=20)
+    notification_id = models.BigIntegerField(_("in-app notification"), null=True, blank=True)
+    email_status = models.CharField(
+        _("email"), max_length=10, choices=NotificationEmailStatus.choices, default=NotificationEmailStatus.PENDING
+    )
+    email_attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
+    email_error = models.CharField(_("last email error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agent notification")
+        verbose_name_plural = _("agent notifications")
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="agentnotification_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for user {self.user_id} (event {self.event_id})"
 
 
 from .models_sla import *  # noqa

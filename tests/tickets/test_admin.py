@@ -117,7 +117,21 @@ def one_of_each(demo_admin):
     custom = CustomField.objects.create(key="order_number", label="Order number")
     macro = Macro.objects.create(name="Refund issued", body="Done.", team=team, created_by=demo_admin)
     counter, _created = TicketNumberCounter.objects.get_or_create(pk=1, defaults={"last": 1000})
+    from tickets.models import AgentNotificationDelivery, CustomerMergeRecord, SavedView, TicketLink
+
+    other = make_ticket(team=team, subject="Linked follow-up")
+    workspace_rows = {
+        SavedView: SavedView.objects.create(name="Refunds", owner=demo_admin, query="tag=refund"),
+        TicketLink: TicketLink.objects.create(source=ticket, target=other, created_by=demo_admin),
+        CustomerMergeRecord: CustomerMergeRecord.objects.create(
+            target=customer, source_id=999999, source_fields={"name": "Old"}
+        ),
+        AgentNotificationDelivery: AgentNotificationDelivery.objects.create(
+            event=Event.objects.first(), user=demo_admin, kind="assigned"
+        ),
+    }
     return {
+        **workspace_rows,
         Organization: org, OrganizationDomain: domain, Team: team, Customer: customer, Identity: identity,
         Tag: tag, Ticket: ticket, RawInbound: raw, Message: message, Attachment: attachment,
         CustomField: custom, Macro: macro, TicketNumberCounter: counter, Event: Event.objects.first(),

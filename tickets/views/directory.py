@@ -1,8 +1,10 @@
 """Customers and organizations: directory with search, profiles with the cross-channel history,
-and the customer edit form (through tickets.services.directory)."""
+the customer edit form (through tickets.services.directory), and merging two customers with a
+confirmation page and an undo (through tickets.services.customer_merge)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..forms import CustomerEditForm, CustomerSearchForm
-from ..models import Customer, Organization
+from ..models import Customer, CustomerMergeRecord, Organization, Ticket
 from ..selectors import (
     customer_directory_list,
     customer_history,
@@ -19,6 +21,7 @@ from ..selectors import (
     organization_directory_list,
     organization_ticket_list,
 )
+from ..services.customer_merge import customer_merge, customer_merge_undo, customer_merge_undoable
 from ..services.directory import customer_update
 from ..services.events import Actor
 from ..services.workspace import SERVICE_ERRORS, error_text
@@ -75,6 +78,7 @@ def _customer_context(request: HttpRequest, customer: Customer, form: CustomerEd
         "history": customer_history(customer_id=customer.pk, user=user),
         "form": form or CustomerEditForm(initial=initial),
         "can_edit": user.has_perm("tickets.change_customer"),
+        "undoable_merges": customer_merge_undoable(customer=customer) if _can_merge(request) else [],
     }
 
 
@@ -136,3 +140,96 @@ def organization_profile(request: HttpRequest, pk: int) -> HttpResponse:
             "tickets": organization_ticket_list(organization_id=organization.pk, user=request.user),
         },
     )
+
+
+# --- Merging two customers -----------------------------------------------------------------------
+
+
+def _can_merge(request: HttpRequest) -> bool:
+    """The same rule as the merge service's permission check."""
+    return request.user.has_perm("tickets.change_customer")
+
+
+def _may_merge(request: HttpRequest) -> None:
+    _may_view(request)
+    if not _can_merge(request):
+        raise PermissionDenied(_("Your role cannot merge customers."))
+
+
+def _merge_side(customer: Customer) -> dict:
+    return {
+        "customer": customer,
+        "identities": list(customer.identities.order_by("kind", "value")),
+        "ticket_count": Ticket.objects.filter(requester=customer).count(),
+    }
+
+
+@agent_required
+def customer_merge_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET ?source=<id or search words>: a confirmation page showing both customers (the
+    source is merged into this one and deleted), or the customers matching the search."""
+    _may_merge(request)
+    target = get_object_or_404(Customer.objects.select_related("organization"), pk=pk)
+    wanted = " ".join(request.GET.get("source", "").split())
+    context: dict = {"target": target, "query": wanted}
+    if not wanted:
+        messages.error(request, _("Give the id, name or an address of the customer to merge into this one."))
+        return redirect("agent:customer", pk=target.pk)
+    source = None
+    if wanted.lstrip("#").isdigit():
+        source = Customer.objects.select_related("organization").filter(pk=int(wanted.lstrip("#"))).first()
+    if source is None:
+        candidates = list(
+            customer_directory_list(query=wanted).exclude(pk=target.pk).prefetch_related("identities")[:20]
+        )
+        if len(candidates) == 1:
+            source = candidates[0]
+        else:
+            context["candidates"] = candidates
+            return render(request, "tickets/customer_merge.html", context)
+    if source.pk == target.pk:
+        messages.error(request, _("A customer cannot be merged into itself."))
+        return redirect("agent:customer", pk=target.pk)
+    sides = [_merge_side(source), _merge_side(target)]
+    context.update(
+        {"source": sides[0], "kept": sides[1], "sides": sides, "undo_days": settings.HELPDESK_MERGE_UNDO_DAYS}
+    )
+    return render(request, "tickets/customer_merge.html", context)
+
+
+@require_POST
+@agent_required
+def customer_merge_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    _may_merge(request)
+    target = get_object_or_404(Customer, pk=pk)
+    source_id = request.POST.get("source", "")
+    source = Customer.objects.filter(pk=int(source_id)).first() if source_id.isdigit() else None
+    if source is None:
+        messages.error(request, _("That customer no longer exists; nothing was merged."))
+        return redirect("agent:customer", pk=target.pk)
+    name = str(source)
+    try:
+        customer_merge(source=source, target=target, actor=Actor.agent(request.user))
+    except SERVICE_ERRORS as exc:
+        messages.error(request, error_text(exc))
+        return redirect("agent:customer", pk=target.pk)
+    messages.success(
+        request,
+        _("%(source)s was merged into this customer. You can undo this for %(days)s days.")
+        % {"source": name, "days": settings.HELPDESK_MERGE_UNDO_DAYS},
+    )
+    return redirect("agent:customer", pk=target.pk)
+
+
+@require_POST
+@agent_required
+def customer_merge_undo_submit(request: HttpRequest, pk: int, record_id: int) -> HttpResponse:
+    _may_merge(request)
+    record = get_object_or_404(CustomerMergeRecord, pk=record_id, target_id=pk)
+    try:
+        source = customer_merge_undo(record=record, actor=Actor.agent(request.user))
+    except SERVICE_ERRORS as exc:
+        messages.error(request, error_text(exc))
+        return redirect("agent:customer", pk=pk)
+    messages.success(request, _("Merge undone: %(source)s is a separate customer again.") % {"source": source})
+    return redirect("agent:customer", pk=source.pk)
