@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
+from .views import directory as directory_views
 
 app_name = "agent"
 
@@ -23,6 +24,14 @@ urlpatterns = [
     path("customers/", views.customer_directory, name="customers"),
     path("customers/<int:pk>/", views.customer_profile, name="customer"),
     path("customers/<int:pk>/edit/", views.customer_edit_submit, name="customer_edit"),
+    path("customers/duplicates/", views.customer_duplicates, name="customer_duplicates"),
+    path("customers/<int:pk>/merge/", directory_views.customer_merge_page, name="customer_merge"),
+    path("customers/<int:pk>/merge/confirm/", directory_views.customer_merge_submit, name="customer_merge_confirm"),
+    path(
+        "customers/<int:pk>/merge/<int:record_id>/undo/",
+        directory_views.customer_merge_undo_submit,
+        name="customer_merge_undo",
+    ),
     path("organizations/", views.organization_directory, name="organizations"),
     path("organizations/<int:pk>/", views.organization_profile, name="organization"),
 ]

@@ -9,3 +9,10 @@ class MetaConfig(AppConfig):
     label = "channels_meta"
     verbose_name = _("WhatsApp, Messenger and Instagram")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tickets.views.ticket_page import composer_provider_register
+
+        from .composer import whatsapp_composer_context
+
+        composer_provider_register(whatsapp_composer_context)

@@ -296,24 +296,31 @@ def whatsapp_parse(data: Mapping[str, Any]) -> list[InboundMessage]:
 # --- outbound -------------------------------------------------------------------------------
 
 
-def _last_inbound(message: Message) -> Message | None:
+def whatsapp_last_inbound(customer_id: int) -> Message | None:
+    """The customer's most recent inbound WhatsApp message (on any ticket), else None."""
     return (
-        Message.objects.filter(
-            channel=KEY, direction=MessageDirection.INBOUND, author_customer_id=message.ticket.requester_id
-        )
+        Message.objects.filter(channel=KEY, direction=MessageDirection.INBOUND, author_customer_id=customer_id)
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def whatsapp_window_open_since(last: Message | None) -> bool:
+    """Is the 24-hour window opened by `last` (the customer's last WhatsApp message) still open?"""
+    if last is None:
+        return False
+    return timezone.now() - (last.sent_at or last.created_at) < WINDOW
+
+
+def _last_inbound(message: Message) -> Message | None:
+    return whatsapp_last_inbound(message.ticket.requester_id)
 
 
 def whatsapp_window_open(message: Message) -> tuple[bool, Message | None]:
     """Is the 24-hour customer-service window open: did the customer write on WhatsApp in the
     last 24 hours (by WhatsApp's timestamp, else when we stored it)?"""
     last = _last_inbound(message)
-    if last is None:
-        return False, None
-    since = last.sent_at or last.created_at
-    return timezone.now() - since < WINDOW, last
+    return whatsapp_window_open_since(last), last
 
 
 def whatsapp_recipient(message: Message, last: Message | None) -> str:

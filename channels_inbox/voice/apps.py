@@ -9,6 +9,12 @@ class VoiceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from tickets.views.ticket_page import composer_provider_register
+
+        from ..twilio.composer import sms_composer_context
         from .adapter import register_voice_adapter
+        from .composer import call_composer_context
 
         register_voice_adapter()
+        composer_provider_register(sms_composer_context)
+        composer_provider_register(call_composer_context)

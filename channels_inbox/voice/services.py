@@ -316,7 +316,7 @@ def call_after_ingest(*, raw: RawInbound, results: list[IngestResult]) -> None:
 def outbound_call_log(call: Call) -> Message | None:
     """A call an agent placed is over: an internal note on its ticket, once."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("ticket", "agent").get(pk=call.pk)
+        call = Call.objects.select_for_update(of=("self",)).select_related("ticket", "agent").get(pk=call.pk)
         if call.message_id is not None or call.ticket is None or call.status not in FINAL_STATUSES:
             return None
         who = call.agent.get_full_name() or call.agent.get_username() if call.agent else _("An agent")

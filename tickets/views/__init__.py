@@ -8,6 +8,7 @@ from .directory import (
     organization_directory,
     organization_profile,
 )
+from .duplicates import customer_duplicates
 from .saved_views import saved_view_create_submit, saved_view_update_submit
 from .ticket_list import bulk, home
 from .ticket_page import (
@@ -24,6 +25,7 @@ __all__ = [
     "attachment_download",
     "bulk",
     "customer_directory",
+    "customer_duplicates",
     "customer_edit_submit",
     "customer_profile",
     "home",

@@ -3,6 +3,7 @@ fields, merging, and the customer sidebar."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -39,6 +40,33 @@ from ..services.workspace import (
 from ..sla.explain import sla_explain
 from .common import agent_required, form_error_messages
 
+# Channels add what the composer shows for them (SMS counter, WhatsApp window and templates,
+# the Call button) by registering a provider here from their AppConfig.ready(): `tickets`
+# imports no concrete channel. A provider is called with keyword arguments ticket, user,
+# channels (the reply channels offered), identities (the customer's, already loaded) and body
+# (the composer's text) and returns a dict merged into the page's `composer` context; it
+# should run no query unless its channel is among `channels`.
+ComposerProvider = Callable[..., dict[str, Any]]
+_composer_providers: list[ComposerProvider] = []
+
+
+def composer_provider_register(provider: ComposerProvider) -> ComposerProvider:
+    if provider not in _composer_providers:
+        _composer_providers.append(provider)
+    return provider
+
+
+def _composer_context(
+    request: HttpRequest, ticket: Ticket, reply_form: ReplyForm, identities: list[Any]
+) -> dict[str, Any]:
+    channels = [value for value, _label in reply_form.fields["channel"].choices if value]
+    selected = reply_form["channel"].value() or (channels[0] if channels else "")
+    context: dict[str, Any] = {"selected_channel": selected}
+    body = reply_form["body"].value() or ""
+    for provider in _composer_providers:
+        context.update(provider(ticket=ticket, user=request.user, channels=channels, identities=identities, body=body))
+    return context
+
 
 def _reply_form(request: HttpRequest, ticket: Ticket, data: Any = None, initial: Any = None) -> ReplyForm:
     return ReplyForm(
@@ -74,6 +102,7 @@ def _page(
     can_reply_publicly = user.has_perm("tickets.reply_publicly")
     if not can_reply_publicly and not reply_form.is_bound:
         reply_form.initial["kind"] = ReplyForm.INTERNAL
+    identities = list(ticket.requester.identities.order_by("kind", "value"))
     return render(
         request,
         "tickets/ticket_detail.html",
@@ -89,7 +118,8 @@ def _page(
             "can_merge": user.has_perm("tickets.merge_ticket") and ticket.status != TicketStatus.CLOSED,
             "applied_macro": applied_macro,
             "applied_macro_lines": macro_action_lines(applied_macro),
-            "identities": ticket.requester.identities.order_by("kind", "value"),
+            "identities": identities,
+            "composer": _composer_context(request, ticket, reply_form, identities),
             "recent_tickets": customer_recent_tickets(user=user, customer_id=ticket.requester_id, exclude_id=ticket.pk),
             "sla_lines": sla_explain(ticket),
             "links": ticket_link_list(ticket=ticket, user=user),
