@@ -90,6 +90,6 @@ def article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
 
 def search(request: HttpRequest) -> HttpResponse:
     language = _language(request)
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", " ").strip()  # NUL cannot reach PostgreSQL
     results = selectors.article_search(query=query, user=request.user, language=language) if query else []
     return _render(request, "kb/search.html", language, {"query": query, "results": results})

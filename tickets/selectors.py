@@ -110,7 +110,8 @@ def ticket_search(*, queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]
     also finds ticket number 123. Other databases fall back to a case-insensitive substring."""
     from django.db import connection
 
-    query = " ".join((query or "").split())
+    # NUL cannot reach PostgreSQL in a string literal; treat it as a word break.
+    query = " ".join((query or "").replace("\x00", " ").split())
     if not query:
         return queryset
     by_number = Q()
