@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+# The browser fixtures of tests/e2e, scoped to this package (the browser stops when it ends).
+from tests.e2e.conftest import _async_unsafe_allowed, browser, page, screenshot  # noqa: E402, F401
 from tests.factories import CustomerFactory, TeamFactory, make_agent
 from tickets.automation.models import Automation, Trigger
 from tickets.automation.services import rule_create

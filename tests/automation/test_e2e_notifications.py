@@ -7,7 +7,6 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import _async_unsafe_allowed, browser, page, screenshot  # noqa: F401  (the e2e fixtures)
 from tests.factories import CustomerFactory, make_agent
 from tickets.automation.models import Notification, Trigger
 from tickets.automation.services import rule_create
