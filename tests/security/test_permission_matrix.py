@@ -350,7 +350,11 @@ def test_role_gets_exactly_what_the_policy_table_declares(role, settings, tmp_pa
                 assert response["Content-Disposition"].split(";")[0] in {"attachment", "inline"}
                 assert response["X-Content-Type-Options"] == "nosniff"
 
-    ws = asyncio.run(_websocket(user, world["ticket"].number))
+    # On a thread of its own: the package's browser keeps an event loop running on this one.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ws = pool.submit(asyncio.run, _websocket(user, world["ticket"].number)).result(timeout=60)
     connections.close_all()
     observed["ws:connect"], observed["ws:watch"] = ws
 
