@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Channel
 
-BOT_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM, Channel.MESSENGER, Channel.INSTAGRAM)
+BOT_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM, Channel.MESSENGER, Channel.INSTAGRAM, Channel.CHAT)
 
 
 class FlowKind(models.TextChoices):

@@ -235,7 +235,10 @@ def test_offer_pages_refuse_other_agents_customers_and_get(offered, client, chat
 
 
 def test_offer_list_query_count_does_not_grow_with_offers(chat_team, client, django_assert_max_num_queries):
+    from channels_inbox.chat.models import ChatAgentStatus
+
     ana = agent_in(chat_team, "ana", capacity=50)
+    ChatAgentStatus.objects.create(user=ana, max_chats=50)  # room for 15 chat offers
     for i in range(15):
         ticket_route(ticket_id=new_ticket(team=chat_team, channel="chat", subject=f"Chat {i}").pk)
     assert ChatOffer.objects.filter(agent=ana, state=OfferState.OFFERED).count() == 15
@@ -243,3 +246,26 @@ def test_offer_list_query_count_does_not_grow_with_offers(chat_team, client, dja
     with django_assert_max_num_queries(8):
         response = client.get("/agent/routing/offers/")
     assert response.content.decode().count("Chat ") >= 15
+
+
+def test_an_agent_at_their_live_chat_limit_is_not_offered_another_chat(team):
+    """The live-chat app's per-agent limit counts open chats and waiting offers: ana, with one
+    offer waiting and a limit of one chat, is skipped although she is the least loaded."""
+    from channels_inbox.chat.models import ChatAgentStatus
+
+    configure(team, "least_loaded", chat_offer_minutes=3)
+    ana, bo = agent_in(team, "ana"), agent_in(team, "bo")
+    for n in range(2):
+        ticket_assign(ticket=new_ticket(team=team, subject=f"bo's {n}"), assignee=bo, actor=Actor.system())
+    first = new_ticket(team=team, channel="chat")
+    assert ticket_auto_assign(ticket_id=first.pk) == "offered"
+    assert offer_for(first).agent == ana  # load 0 against bo's 2
+
+    second = new_ticket(team=team, channel="chat")
+    ChatAgentStatus.objects.create(user=ana, max_chats=2)
+    assert ticket_auto_assign(ticket_id=second.pk) == "offered"
+    assert offer_for(second).agent == ana  # one offer waiting, room for two chats
+
+    third = new_ticket(team=team, channel="chat")
+    assert ticket_auto_assign(ticket_id=third.pk) == "offered"
+    assert offer_for(third).agent == bo  # ana is at her limit: two offers waiting

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,12 +239,25 @@ def choose_agent(
 # --- Assigning --------------------------------------------------------------------------------
 
 
+# Checks that name agents who may not be offered another chat (e.g. the live-chat app's
+# per-agent chat limit). Each takes candidate user ids and returns those that are full.
+_CHAT_FULL_CHECKS: list[Callable[[list[int]], set[int]]] = []
+
+
+def chat_full_check_register(check: Callable[[list[int]], set[int]]) -> None:
+    if check not in _CHAT_FULL_CHECKS:
+        _CHAT_FULL_CHECKS.append(check)
+
+
 def _offer_exclusions(ticket: Ticket, candidates: list[Candidate]) -> set[int]:
-    """Agents not to offer this chat to: whoever declined it, and whoever let it expire unless
-    nobody else is left (they may only have stepped away)."""
+    """Agents not to offer this chat to: whoever is at their chat limit, whoever declined it,
+    and whoever let it expire unless nobody else is left (they may only have stepped away)."""
+    full: set[int] = set()
+    for check in _CHAT_FULL_CHECKS:
+        full |= check([c.user_id for c in candidates if c.has_room])
     declined, expired = ticket_offer_history(ticket_id=ticket.pk)
-    others = [c for c in candidates if c.has_room and c.user_id not in declined | expired]
-    return declined | expired if others else declined
+    others = [c for c in candidates if c.has_room and c.user_id not in declined | expired | full]
+    return full | declined | expired if others else full | declined
 
 
 def _assign_one(
