@@ -105,3 +105,28 @@ class ReplyForm(AttachmentsMixin):
 
 class MagicLinkForm(forms.Form):
     email = forms.EmailField(label=_("Your email address"), max_length=254)
+
+
+class RatingForm(forms.Form):
+    csat = forms.TypedChoiceField(
+        label=_("How satisfied are you with the help you got?"),
+        choices=[(n, str(n)) for n in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text=_("1 = very unsatisfied, 5 = very satisfied"),
+    )
+    ces = forms.TypedChoiceField(
+        label=_("How easy was it to get your problem solved?"),
+        choices=[(n, str(n)) for n in range(1, 8)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("1 = very easy, 7 = very difficult"),
+    )
+    comment = forms.CharField(
+        label=_("Anything you would like to tell us?"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

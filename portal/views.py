@@ -9,22 +9,22 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channels_inbox.webform.services import WebSubmissionFailed
 from tickets.customer_messages import customer_language
-from tickets.models import UNSOLVED_STATUSES, Attachment, TicketStatus
-from tickets.selectors import ticket_get, ticket_list, ticket_timeline
+from tickets.models import UNSOLVED_STATUSES, TicketStatus
 from tickets.services.tickets import TicketTransitionError
 
-from . import services
-from .forms import MagicLinkForm, ReplyForm, RequestForm
+from . import selectors, services
+from .forms import MagicLinkForm, RatingForm, ReplyForm, RequestForm
 
 
 def _customer_of(request: HttpRequest):
@@ -33,12 +33,19 @@ def _customer_of(request: HttpRequest):
 
 
 def _speak_customer_language(request: HttpRequest) -> None:
-    """Signed-in customers read pages in their own language; others get the browser's."""
+    """The page's language: `?lang=` when given (e.g. in an embedding site's iframe), else the
+    signed-in customer's own; else what LocaleMiddleware chose (the language selector's
+    cookie, then the browser's Accept-Language)."""
+    asked = request.GET.get("lang", "")
     customer = _customer_of(request)
-    if customer is not None:
+    if asked in dict(settings.LANGUAGES):
+        language = asked
+    elif customer is not None:
         language = customer_language(customer)
-        translation.activate(language)
-        request.LANGUAGE_CODE = language
+    else:
+        return
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
 
 
 def portal_page(view):
@@ -116,13 +123,31 @@ def _request_form(request: HttpRequest, *, embed: bool) -> HttpResponse:
             except WebSubmissionFailed:
                 form.add_error(None, _("We could not take your request just now. Please try again or write to us."))
             else:
-                return redirect(reverse(thanks) + "?r=" + services.confirmation_token(submission))
+                _kb_submission_record(request)
+                query = {"r": services.confirmation_token(submission)}
+                if request.GET.get("lang") in dict(settings.LANGUAGES):
+                    query["lang"] = request.GET["lang"]
+                return redirect(reverse(thanks) + "?" + urlencode(query))
     else:
         initial = {}
         if customer is not None:
             initial = {"name": customer.name, "email": services.customer_email(customer)}
         form = RequestForm(initial=initial)
     return render(request, template, {"form": form, "embed": embed})
+
+
+def _kb_submission_record(request: HttpRequest) -> None:
+    """A visitor who read or was shown help-centre articles sent a request anyway: recorded on
+    the server too (the form's beacon is missed without JavaScript), for deflection counting."""
+    visitor_key = request.session.get("kb_visitor")
+    if not visitor_key:
+        return
+    from kb.models import SuggestionOutcomeKind, SuggestionSource
+    from kb.services import suggestion_outcome_record
+
+    suggestion_outcome_record(
+        source=SuggestionSource.WEB_FORM, visitor_key=visitor_key, outcome=SuggestionOutcomeKind.SUBMITTED
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,11 +195,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if _customer_of(request) is not None:
         return redirect("portal:tickets")
     form = MagicLinkForm(request.POST or None)
+    next_path = services.portal_next_path(request.POST.get("next") or request.GET.get("next") or "")
     if request.method == "POST" and form.is_valid():
-        services.magic_link_request(email=form.cleaned_data["email"], base_url=request.build_absolute_uri("/"))
+        services.magic_link_request(
+            email=form.cleaned_data["email"], base_url=request.build_absolute_uri("/"), next_path=next_path
+        )
         # The same answer whether or not we know the address.
         return redirect("portal:link_sent")
-    return render(request, "portal/sign_in.html", {"form": form})
+    return render(request, "portal/sign_in.html", {"form": form, "next": next_path})
 
 
 @require_GET
@@ -191,7 +219,7 @@ def magic_login(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST":
             result = services.magic_link_redeem(token)
             login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("portal:tickets")
+            return redirect(result.next_path or reverse("portal:tickets"))
         services.magic_link_check(token)
     except services.MagicLinkInvalid as exc:
         return render(request, "portal/link_invalid.html", {"reason": str(exc)}, status=400)
@@ -220,19 +248,38 @@ class PortalLogoutView(LogoutView):
 @require_GET
 @customer_required
 def my_tickets(request: HttpRequest) -> HttpResponse:
-    tickets = ticket_list(user=request.user)[:200]
-    return render(request, "portal/ticket_list.html", {"tickets": tickets})
+    lists = selectors.portal_ticket_lists(customer=request.user.customer)
+    return render(request, "portal/ticket_list.html", {"lists": lists})
+
+
+def _ticket_context(request: HttpRequest, ticket, *, form: ReplyForm, rating_form: RatingForm | None = None) -> dict:
+    customer = request.user.customer
+    rating = selectors.portal_rating_get(customer=customer, ticket=ticket)
+    if rating_form is None and rating.can_rate:
+        initial = {}
+        if rating.csat is not None:
+            initial = {"csat": rating.csat.score, "ces": rating.ces.score if rating.ces else None}
+        rating_form = RatingForm(initial=initial)
+    return {
+        "ticket": ticket,
+        "timeline": selectors.portal_ticket_messages(ticket=ticket),
+        "form": form,
+        "mine": ticket.requester_id == customer.pk,
+        "can_reply": ticket.status != TicketStatus.CLOSED,
+        "can_solve": ticket.status in UNSOLVED_STATUSES,
+        "rating": rating,
+        "rating_form": rating_form,
+    }
 
 
 @require_http_methods(["GET", "POST"])
 @customer_required
 def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
     customer = request.user.customer
-    ticket = ticket_get(user=request.user, number=number)
-    can_reply = ticket.status != TicketStatus.CLOSED
+    ticket = selectors.portal_ticket_get(customer=customer, number=number)
     form = ReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        if not can_reply:
+        if ticket.status == TicketStatus.CLOSED:
             raise PermissionDenied
         if form.is_valid():
             try:
@@ -248,20 +295,13 @@ def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
             else:
                 messages.success(request, _("Your reply has been added."))
                 return redirect("portal:ticket", number=ticket.number)
-    context = {
-        "ticket": ticket,
-        "timeline": ticket_timeline(ticket=ticket, user=request.user),
-        "form": form,
-        "can_reply": can_reply,
-        "can_solve": ticket.status in UNSOLVED_STATUSES,
-    }
-    return render(request, "portal/ticket_page.html", context)
+    return render(request, "portal/ticket_page.html", _ticket_context(request, ticket, form=form))
 
 
 @require_POST
 @customer_required
 def ticket_solve(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = ticket_get(user=request.user, number=number)
+    ticket = selectors.portal_ticket_get(customer=request.user.customer, number=number)
     try:
         services.portal_ticket_solve(customer=request.user.customer, ticket=ticket)
     except TicketTransitionError:
@@ -271,17 +311,100 @@ def ticket_solve(request: HttpRequest, number: int) -> HttpResponse:
     return redirect("portal:ticket", number=ticket.number)
 
 
+@require_POST
+@customer_required
+def ticket_rate(request: HttpRequest, number: int) -> HttpResponse:
+    customer = request.user.customer
+    ticket = selectors.portal_ticket_get(customer=customer, number=number)
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        context = _ticket_context(request, ticket, form=ReplyForm(), rating_form=form)
+        return render(request, "portal/ticket_page.html", context, status=400)
+    try:
+        services.portal_rating_submit(
+            customer=customer,
+            ticket=ticket,
+            csat=form.cleaned_data["csat"],
+            ces=form.cleaned_data.get("ces"),
+            comment=form.cleaned_data.get("comment") or "",
+        )
+    except services.RatingClosed as exc:
+        raise PermissionDenied from exc
+    messages.success(request, _("Thank you for rating our help."))
+    return redirect("portal:ticket", number=ticket.number)
+
+
 @require_GET
 @customer_required
 def attachment_download(request: HttpRequest, number: int, attachment_id: int) -> FileResponse:
-    ticket = ticket_get(user=request.user, number=number)
-    attachment = (
-        Attachment.objects.filter(pk=attachment_id, message__ticket=ticket, message__is_internal=False, stored=True)
-        .exclude(file="")
-        .first()
-    )
-    if attachment is None:
-        raise Http404
+    ticket = selectors.portal_ticket_get(customer=request.user.customer, number=number)
+    attachment = selectors.portal_attachment_get(ticket=ticket, attachment_id=attachment_id)
     response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename)
     response["Content-Type"] = "application/octet-stream"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- The link in the confirmation email, and the language selector ---------------------------------
+
+
+@require_GET
+@portal_page
+def ticket_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The request, read-only, for whoever holds the emailed link; the full page when the
+    customer is signed in and may see it."""
+    ticket = services.ticket_link_ticket(token)
+    if ticket is None:
+        return render(
+            request,
+            "portal/link_invalid.html",
+            {"reason": _("This link is not valid or has expired.")},
+            status=404,
+        )
+    customer = _customer_of(request)
+    if customer is not None and selectors.portal_ticket_visible(customer=customer, ticket=ticket):
+        return redirect("portal:ticket", number=ticket.number)
+    if customer is None:
+        # The emailed link speaks the requester's language, like the email did.
+        language = customer_language(ticket.requester)
+        if not request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) and not request.GET.get("lang"):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+    context = {
+        "ticket": ticket,
+        "timeline": selectors.portal_ticket_messages(ticket=ticket),
+        "read_only": True,
+    }
+    response = render(request, "portal/ticket_page.html", context)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language selector of the customer pages: remembered in a cookie, and on the
+    customer's record when signed in (their emails follow it too)."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next") or reverse("portal:request")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("portal:request")
+    response = redirect(next_url)
+    if language not in dict(settings.LANGUAGES):
+        return response
+    customer = _customer_of(request)
+    if customer is not None:
+        services.portal_customer_language_set(customer=customer, language=language)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE or 365 * 24 * 3600,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,19 @@ def render_for_customer(customer: Customer, template_name: str, context: dict[st
         return render_to_string(template_name, {"customer": customer, **context}).strip()
 
 
+# Paragraphs other apps add to the acknowledgement (e.g. the portal's secure link to a web form
+# request). Each callable gets the ticket and returns text in the customer's language, or "".
+_TICKET_RECEIVED_EXTRAS: list[Callable[[Ticket], str]] = []
+
+
+def ticket_received_extra_register(extra: Callable[[Ticket], str]) -> None:
+    """Add a paragraph to every acknowledgement; registering the same callable twice is a no-op."""
+    if extra not in _TICKET_RECEIVED_EXTRAS:
+        _TICKET_RECEIVED_EXTRAS.append(extra)
+
+
 def ticket_received_text(ticket: Ticket) -> str:
     """The acknowledgement a customer gets when a new ticket is opened for them."""
-    return render_for_customer(ticket.requester, "tickets/customer/ticket_received.txt", {"ticket": ticket})
+    text = render_for_customer(ticket.requester, "tickets/customer/ticket_received.txt", {"ticket": ticket})
+    extras = [extra(ticket).strip() for extra in _TICKET_RECEIVED_EXTRAS]
+    return "\n\n".join([text, *[e for e in extras if e]])
