@@ -4,6 +4,7 @@ changes go through `article_status_set`, and versions are read-only with a diff 
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
@@ -18,6 +19,7 @@ from tickets.services.events import Actor, event_record
 
 from .models import (
     Article,
+    ArticleAttachment,
     ArticleFeedback,
     ArticleStatus,
     ArticleTranslation,
@@ -27,7 +29,16 @@ from .models import (
     Section,
 )
 from .selectors import article_version_diff, article_version_previous
-from .services import article_status_set, article_translation_save, article_version_restore
+from .services import (
+    article_attachment_add,
+    article_attachment_check,
+    article_attachment_remove,
+    article_reviewed_mark,
+    article_status_set,
+    article_translation_save,
+    article_version_restore,
+    attachment_markdown,
+)
 
 
 @admin.register(Category)
@@ -59,14 +70,55 @@ class ArticleTranslationInline(admin.StackedInline):
     min_num = 1
 
 
+class ArticleAttachmentForm(forms.ModelForm):
+    class Meta:
+        model = ArticleAttachment
+        fields = ("file",)
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload is not None and hasattr(upload, "content_type"):  # a new upload
+            upload.seek(0)
+            head = upload.read(16)
+            upload.seek(0)
+            article_attachment_check(filename=upload.name or "", size=upload.size or 0, head=head)
+        return upload
+
+
+class ArticleAttachmentInline(admin.TabularInline):
+    """Images and files: upload, then paste the Markdown shown (or press "Insert") into the text."""
+
+    model = ArticleAttachment
+    form = ArticleAttachmentForm
+    fields = ("file", "content_type", "size", "markdown")
+    readonly_fields = ("content_type", "size", "markdown")
+    extra = 1
+    verbose_name_plural = _("images and files")
+
+    class Media:
+        js = ("kb/admin-files.js",)
+
+    @admin.display(description=_("Markdown to insert"))
+    def markdown(self, obj: ArticleAttachment) -> str:
+        if not obj.pk:
+            return "-"
+        snippet = attachment_markdown(obj)
+        return format_html(
+            '<code>{}</code> <button type="button" class="button" data-kb-insert="{}">{}</button>',
+            snippet,
+            snippet,
+            _("Insert"),
+        )
+
+
 @admin.register(Article)
 class ArticleAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("slug", "category", "section", "status", "visibility", "updated_at")
+    list_display = ("slug", "category", "section", "status", "visibility", "updated_at", "reviewed_at")
     list_filter = ("status", "visibility", "category")
     list_select_related = ("category", "section")
     search_fields = ("slug", "translations__title")
     autocomplete_fields = ("tags",)
-    readonly_fields = ("status", "published_at", "author", "history")
+    readonly_fields = ("status", "published_at", "reviewed_at", "author", "history")
     fields = (
         "slug",
         "category",
@@ -76,11 +128,12 @@ class ArticleAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "position",
         "status",
         "published_at",
+        "reviewed_at",
         "author",
         "history",
     )
-    inlines = [ArticleTranslationInline]
-    actions = ["publish", "send_to_review", "back_to_draft"]
+    inlines = [ArticleTranslationInline, ArticleAttachmentInline]
+    actions = ["publish", "send_to_review", "back_to_draft", "mark_reviewed"]
     audit_exclude = ("status",)
 
     @admin.display(description=_("version history"))
@@ -95,7 +148,24 @@ class ArticleAdmin(AuditedAdminMixin, admin.ModelAdmin):
             obj.author = request.user
         super().save_model(request, obj, form, change)
 
+    def _save_attachments(self, request, form, formset) -> None:
+        article = form.instance
+        actor = Actor.agent(request.user)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for sub in formset.forms:
+            existing = sub.instance if sub.instance.pk else None
+            if existing is not None:
+                if formset.can_delete and sub in formset.deleted_forms:
+                    article_attachment_remove(attachment=existing, actor=actor)
+                    formset.deleted_objects.append(existing)
+                continue
+            upload = sub.cleaned_data.get("file") if sub.has_changed() else None
+            if upload:
+                formset.new_objects.append(article_attachment_add(article=article, upload=upload, actor=actor))
+
     def save_formset(self, request, form, formset, change):
+        if formset.model is ArticleAttachment:
+            return self._save_attachments(request, form, formset)
         if formset.model is not ArticleTranslation:
             return super().save_formset(request, form, formset, change)
         article = form.instance
@@ -154,6 +224,12 @@ class ArticleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Move selected articles back to draft"))
     def back_to_draft(self, request, queryset):
         self._set_status(request, queryset, ArticleStatus.DRAFT)
+
+    @admin.action(description=_("Mark selected articles as reviewed (still right)"))
+    def mark_reviewed(self, request, queryset):
+        for article in queryset:
+            article_reviewed_mark(article=article, actor=Actor.agent(request.user))
+        self.message_user(request, _("%(count)d article(s) marked as reviewed.") % {"count": len(queryset)})
 
 
 @admin.register(ArticleVersion)

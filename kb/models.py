@@ -8,6 +8,7 @@ and brought back. Status and visibility belong to the article, not to a translat
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -98,6 +99,9 @@ class Article(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    reviewed_at = models.DateTimeField(
+        _("last reviewed"), null=True, blank=True, help_text=_("Set when the text is saved or marked as reviewed.")
+    )
 
     class Meta:
         ordering = ["position", "slug"]
@@ -126,6 +130,9 @@ class ArticleTranslation(models.Model):
     summary = models.CharField(_("summary"), max_length=300, blank=True, help_text=_("Shown in search engines."))
     body_markdown = models.TextField(_("body (Markdown)"), blank=True)
     body_html = models.TextField(_("body (rendered)"), blank=True, editable=False)
+    # Title (weight A) and body (weight B) in the language's text search configuration, kept by
+    # article_translation_save; GIN-indexed on PostgreSQL (migration 0002). Unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -181,3 +188,152 @@ class ArticleFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article}: {'yes' if self.helpful else 'no'}"
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+# Shown inside articles; everything else (SVG included: it can carry scripts) is a download.
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def _attachment_path(instance: ArticleAttachment, filename: str) -> str:
+    return f"kb/{timezone.now():%Y/%m}/{filename}"
+
+
+class ArticleAttachment(models.Model):
+    """An image or file uploaded to an article; served by kb.views.attachment_download with the
+    article's own visibility rules."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to=_attachment_path, max_length=300)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["article", "created_at", "id"]
+        verbose_name = _("article file")
+        verbose_name_plural = _("article files")
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in INLINE_IMAGE_TYPES
+
+
+# --- Analytics --------------------------------------------------------------------------------
+
+
+class SearchLog(models.Model):
+    """One search in the help centre: the normalised words, how many articles it found."""
+
+    query = models.CharField(_("query"), max_length=200)
+    language = models.CharField(_("language"), max_length=10, choices=LANGUAGE_CHOICES)
+    results = models.PositiveIntegerField(_("results"), default=0)
+    visitor_key = models.CharField(_("visitor"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("search")
+        verbose_name_plural = _("searches")
+        indexes = [
+            models.Index(fields=["created_at"], name="kb_searchlog_created"),
+            models.Index(fields=["query", "created_at"], name="kb_searchlog_query"),
+        ]
+
+    def __str__(self) -> str:
+        return self.query
+
+
+class SearchClick(models.Model):
+    """A result of a search the reader opened (through the /help/r/ redirect)."""
+
+    search = models.ForeignKey(SearchLog, on_delete=models.CASCADE, related_name="clicks")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(_("position"), default=1)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("search click")
+        verbose_name_plural = _("search clicks")
+
+    def __str__(self) -> str:
+        return f"{self.search_id} -> {self.article_id}"
+
+
+class ArticleView(models.Model):
+    """A reader (by visitor key) opened an article; kept to see what readers do next."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="views")
+    visitor_key = models.CharField(_("visitor"), max_length=64)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("article view")
+        verbose_name_plural = _("article views")
+        indexes = [models.Index(fields=["visitor_key", "created_at"], name="kb_view_visitor")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} by {self.visitor_key}"
+
+
+class SuggestionSource(models.TextChoices):
+    WEB_FORM = "web_form", _("Web form")
+    CHAT = "chat", _("Chat bot")
+    EMAIL = "email", _("Automatic answer")
+
+
+class SuggestionShown(models.Model):
+    """Articles suggested to a visitor (web form as they type, the chat bot, an auto-answer)."""
+
+    source = models.CharField(_("source"), max_length=16, choices=SuggestionSource.choices)
+    visitor_key = models.CharField(_("visitor"), max_length=64)
+    query = models.CharField(_("query"), max_length=300, blank=True)
+    article_ids = models.JSONField(_("articles"), default=list)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("suggestion shown")
+        verbose_name_plural = _("suggestions shown")
+        indexes = [models.Index(fields=["visitor_key", "created_at"], name="kb_shown_visitor")]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.query}"
+
+
+class SuggestionOutcomeKind(models.TextChoices):
+    OPENED = "opened", _("Opened a suggested article")
+    RESOLVED = "resolved", _("Said it solved the problem")
+    SUBMITTED = "submitted", _("Submitted a request anyway")
+    ESCALATED = "escalated", _("Asked for a person")
+
+
+class SuggestionOutcome(models.Model):
+    """What a visitor did after suggestions: opened one, said it helped, or wrote to us anyway.
+    `submitted` is also recorded for web-form submissions without suggestions (it is how an
+    article view "followed by a ticket" is seen)."""
+
+    source = models.CharField(_("source"), max_length=16, choices=SuggestionSource.choices)
+    visitor_key = models.CharField(_("visitor"), max_length=64)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=SuggestionOutcomeKind.choices)
+    article = models.ForeignKey(Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("suggestion outcome")
+        verbose_name_plural = _("suggestion outcomes")
+        indexes = [models.Index(fields=["visitor_key", "created_at"], name="kb_outcome_visitor")]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.outcome}"

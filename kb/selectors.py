@@ -56,6 +56,7 @@ class Entry:
     translation: ArticleTranslation
     snippet: SafeString | str = ""
     languages: list[str] = field(default_factory=list)
+    score: float = 0.0
 
     @property
     def title(self) -> str:
@@ -184,18 +185,25 @@ def _snippet_html(raw: str) -> SafeString:
     return mark_safe(html)  # noqa: S308 - escaped above; only our own <mark> tags are added
 
 
-def _postgres_search(translations: QuerySet, query: str, language: str) -> list[tuple[ArticleTranslation, str]]:
-    from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+def _postgres_search(
+    translations: QuerySet, query: str, language: str, limit: int
+) -> list[tuple[ArticleTranslation, str]]:
+    from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 
     config = SEARCH_CONFIGS.get(language, "simple")
-    vector = SearchVector("title", weight="A", config=config) + SearchVector("body_markdown", weight="B", config=config)
     search_query = SearchQuery(query, config=config, search_type="websearch")
     rows = (
-        translations.filter(language=language)
-        .annotate(document=vector)
-        .filter(document=search_query)
+        translations.filter(language=language, search_vector=search_query)
+        .annotate(rank=SearchRank(F("search_vector"), search_query))
+        .order_by("-rank", "title")[:limit]
+    )
+    # Headlines are costly: only for the page of results, in a second small query.
+    found = list(rows)
+    if not found:
+        return []
+    headlines = dict(
+        ArticleTranslation.objects.filter(pk__in=[row.pk for row in found])
         .annotate(
-            rank=SearchRank(vector, search_query),
             headline=SearchHeadline(
                 "body_markdown",
                 search_query,
@@ -204,20 +212,22 @@ def _postgres_search(translations: QuerySet, query: str, language: str) -> list[
                 stop_sel=_MARK_STOP,
                 max_words=35,
                 min_words=15,
-            ),
+            )
         )
-        .order_by("-rank", "title")
+        .values_list("pk", "headline")
     )
-    return [(row, row.headline) for row in rows]
+    return [(row, headlines.get(row.pk, "")) for row in found]
 
 
-def _simple_search(translations: QuerySet, query: str, language: str) -> list[tuple[ArticleTranslation, str]]:
+def _simple_search(
+    translations: QuerySet, query: str, language: str, limit: int
+) -> list[tuple[ArticleTranslation, str]]:
     words = [w for w in query.split() if w]
     rows = translations.filter(language=language)
     for word in words:
         rows = rows.filter(Q(title__icontains=word) | Q(body_markdown__icontains=word))
     found = []
-    for row in rows.order_by("title"):
+    for row in rows.order_by("title")[:limit]:
         body = row.body_markdown
         start = max(body.lower().find(words[0].lower()), 0) if words else 0
         excerpt = body[max(start - 80, 0) : start + 160]
@@ -236,13 +246,119 @@ def article_search(*, query: str, user, language: str, limit: int = 20) -> list[
     search = _postgres_search if settings.USES_POSTGRES else _simple_search
     visible_ids = article_visible_qs(user=user).values("id")
     translations = ArticleTranslation.objects.filter(article_id__in=visible_ids).select_related("article")
-    hits = search(translations, query, language)
-    if language != DEFAULT_LANGUAGE:
+    hits = search(translations, query, language, limit)
+    if language != DEFAULT_LANGUAGE and len(hits) < limit:
         untranslated = translations.exclude(article__translations__language=language)
-        hits += search(untranslated, query, DEFAULT_LANGUAGE)
+        hits += search(untranslated, query, DEFAULT_LANGUAGE, limit - len(hits))
     return [
         Entry(article=row.article, translation=row, snippet=_snippet_html(snippet)) for row, snippet in hits[:limit]
     ]
+
+
+# --- Suggestions ------------------------------------------------------------------------------
+
+SUGGEST_CANDIDATES = 20
+
+
+def _lexemes(text: str, config: str) -> set[str]:
+    """The words of `text` as PostgreSQL's text search configuration stems them (stop words out)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s))", [config, text])
+        row = cursor.fetchone()
+    return set(row[0] or []) if row else set()
+
+
+def _tsquery_any(terms: set[str]) -> str:
+    """A raw tsquery matching any of the (already stemmed) terms."""
+    quoted = ("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in sorted(terms))
+    return " | ".join(quoted)
+
+
+def suggestion_score(query_terms: set[str], title_terms: set[str], all_terms: set[str]) -> float:
+    """0..1: how much of the article's title the text mentions (most of the weight), and whether
+    the text's words appear in the article at all. "Can't download my invoice" against
+    "Download an invoice" scores 1.0; a text sharing one common word with a long title, little."""
+    if not query_terms:
+        return 0.0
+    title = len(title_terms & query_terms) / len(title_terms) if title_terms else 0.0
+    body = min(1.0, len(all_terms & query_terms) / min(len(query_terms), 3))
+    return round(0.6 * title + 0.4 * body, 3)
+
+
+def _postgres_candidates(translations: QuerySet, text: str, language: str) -> list[tuple[ArticleTranslation, float]]:
+    from django.contrib.postgres.fields import ArrayField
+    from django.contrib.postgres.search import SearchQuery, SearchRank
+    from django.db.models import Func, TextField, Value
+
+    terms = _lexemes(text, SEARCH_CONFIGS.get(language, "simple"))
+    if not terms:
+        return []
+    search_query = SearchQuery(_tsquery_any(terms), search_type="raw", config="simple")
+    # The best candidates by rank first; their term lists (costly) only for those few.
+    ids = list(
+        translations.filter(language=language, search_vector=search_query)
+        .annotate(rank=SearchRank(F("search_vector"), search_query))
+        .order_by("-rank", "id")
+        .values_list("id", flat=True)[:SUGGEST_CANDIDATES]
+    )
+    if not ids:
+        return []
+    array = ArrayField(TextField())
+    rows = (
+        ArticleTranslation.objects.filter(pk__in=ids)
+        .select_related("article")
+        .annotate(
+            title_terms=Func(
+                Func(F("search_vector"), Value("{a}"), function="ts_filter"),
+                function="tsvector_to_array",
+                output_field=array,
+            ),
+            all_terms=Func(F("search_vector"), function="tsvector_to_array", output_field=array),
+        )
+    )
+    return [(row, suggestion_score(terms, set(row.title_terms or ()), set(row.all_terms or ()))) for row in rows]
+
+
+def _simple_candidates(translations: QuerySet, text: str, language: str) -> list[tuple[ArticleTranslation, float]]:
+    from .text import keywords
+
+    terms = set(keywords(text))
+    if not terms:
+        return []
+    found = []
+    for row in translations.filter(language=language)[:500]:
+        title_terms = set(keywords(row.title))
+        all_terms = title_terms | set(keywords(row.body_markdown))
+        if all_terms & terms:
+            found.append((row, suggestion_score(terms, title_terms, all_terms)))
+    return found
+
+
+def article_suggest(text: str, language: str, limit: int = 3, min_score: float | None = None) -> list[Entry]:
+    """Published public articles that answer `text` (a subject, a message, what a customer is
+    typing) strongly enough: score at least `min_score` (default KB_SUGGEST_MIN_SCORE), best
+    first. Looks in the language's own texts, then English texts of untranslated articles."""
+    text = (text or "").replace("\x00", " ").strip()[:2000]
+    if not text or limit <= 0:
+        return []
+    threshold = settings.KB_SUGGEST_MIN_SCORE if min_score is None else min_score
+    language = language if language in LANGUAGE_CODES else DEFAULT_LANGUAGE
+    public = Article.objects.filter(status=ArticleStatus.PUBLISHED, visibility=ArticleVisibility.PUBLIC).values("id")
+    translations = ArticleTranslation.objects.filter(article_id__in=public).select_related("article")
+    candidates = _postgres_candidates if settings.USES_POSTGRES else _simple_candidates
+    scored = candidates(translations, text, language)
+    if language != DEFAULT_LANGUAGE and sum(1 for _row, score in scored if score >= threshold) < limit:
+        untranslated = translations.exclude(article__translations__language=language)
+        scored += candidates(untranslated, text, DEFAULT_LANGUAGE)
+    strong = sorted((item for item in scored if item[1] >= threshold), key=lambda item: (-item[1], item[0].title))
+    entries = []
+    for row, score in strong[:limit]:
+        entry = Entry(article=row.article, translation=row)
+        entry.score = score
+        entries.append(entry)
+    return entries
 
 
 # --- Versions ---------------------------------------------------------------------------------

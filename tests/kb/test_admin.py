@@ -30,6 +30,8 @@ def test_publish_action_and_version_diff_and_restore(admin_client, make_article)
         "translations-0-article": article.pk, "translations-0-language": "en",
         "translations-0-title": "Connect to the VPN", "translations-0-summary": "",
         "translations-0-body_markdown": "Install the new client.",
+        "attachments-TOTAL_FORMS": 0, "attachments-INITIAL_FORMS": 0, "attachments-MIN_NUM_FORMS": 0,
+        "attachments-MAX_NUM_FORMS": 1000,
     }  # fmt: skip
     response = admin_client.post(reverse("admin:kb_article_change", args=[article.pk]), form)
     assert response.status_code == 302, response.content.decode()[:2000]

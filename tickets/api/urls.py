@@ -2,6 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
+from kb import api as kb_api
 from tickets.automation import api as automation_api
 from tickets.routing import api as routing_api
 
@@ -25,6 +26,8 @@ router.register("macros", resources.MacroViewSet, basename="macro")
 router.register("sla-policies", resources.SlaPolicyViewSet, basename="sla-policy")
 router.register("business-hours", resources.BusinessCalendarViewSet, basename="business-calendar")
 router.register("kb/articles", resources.ArticleViewSet, basename="kb-article")
+router.register("kb/categories", kb_api.CategoryViewSet, basename="kb-category")
+router.register("kb/versions", kb_api.ArticleVersionViewSet, basename="kb-version")
 router.register("surveys", resources.SurveyViewSet, basename="survey")
 router.register("metrics", resources.MetricsViewSet, basename="metrics")
 router.register("triggers", automation_api.TriggerViewSet, basename="trigger")

@@ -769,4 +769,7 @@ def row_counts() -> dict[str, int]:
 
 def demo_seed(*, tickets: int, seed: int | None = None, progress: bool = True) -> SeedReport:
     """Create `tickets` demo tickets (and the customers writing them)."""
+    from kb.demo import kb_demo_seed  # help-centre articles in three languages (idempotent)
+
+    kb_demo_seed()
     return DemoSeeder(tickets=tickets, seed=seed, progress=progress).run()
