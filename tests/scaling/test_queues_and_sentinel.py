@@ -167,12 +167,14 @@ def test_the_scale_out_settings_load_from_the_environment(tmp_path):
         "REDIS_SENTINEL_MASTER": "hd-master",
         "STORAGE_S3_BUCKET": "hd-files",
         "STORAGE_S3_ENDPOINT_URL": "https://s3.example",
+        "CELERY_VISIBILITY_TIMEOUT": "3600",
     }
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
         "'replica': s.DATABASES['replica']['HOST'], 'routers': s.DATABASE_ROUTERS, "
         "'middleware': 'helpdesk.scaling.ReportsOnReplicaMiddleware' in s.MIDDLEWARE, "
         "'broker': s.CELERY_BROKER_URL, 'master': s.CELERY_BROKER_TRANSPORT_OPTIONS['master_name'], "
+        "'visibility': s.CELERY_BROKER_TRANSPORT_OPTIONS.get('visibility_timeout'), "
         "'cache': s.CACHES['default']['OPTIONS']['SENTINELS'], "
         "'storage': s.STORAGES['default']['OPTIONS']['bucket_name']}))"
     )
@@ -189,5 +191,6 @@ def test_the_scale_out_settings_load_from_the_environment(tmp_path):
     assert loaded["routers"] == ["helpdesk.scaling.ReplicaRouter"] and loaded["middleware"]
     assert loaded["broker"] == "sentinel://s1.example:26379/0;sentinel://s2.example:26379/0"
     assert loaded["master"] == "hd-master"
+    assert loaded["visibility"] == 3600  # Sentinel keeps the broker's own options
     assert loaded["cache"] == [["s1.example", 26379], ["s2.example", 26379]]
     assert loaded["storage"] == "hd-files"

@@ -145,6 +145,10 @@ POLICY: dict[str, dict[str, str]] = {
     "api:business-calendar-list": API_STAFF,
     # Everyone with a token lists articles; customers only published public ones (checked below).
     "api:kb-article-list": API_TICKET_LIST,
+    "api:kb-category-list": API_TICKET_LIST,
+    "api:kb-version-list": API_STAFF,
+    "kb:staff_analytics": STAFF_PAGE,
+    "kb:staff_health": STAFF_PAGE,
     # Every agent reads surveys of tickets they see, and reads rules (to explain what happened).
     "api:survey-list": API_STAFF,
     "api:metrics-list": API_MANAGERS,
@@ -284,6 +288,10 @@ def targets(w: dict[str, Any]) -> dict[str, tuple[str, str]]:
         "api:sla-policy-list": ("api", f"{api}/sla-policies/"),
         "api:business-calendar-list": ("api", f"{api}/business-hours/"),
         "api:kb-article-list": ("api", f"{api}/kb/articles/"),
+        "api:kb-category-list": ("api", f"{api}/kb/categories/"),
+        "api:kb-version-list": ("api", f"{api}/kb/versions/"),
+        "kb:staff_analytics": ("page", "/help/staff/analytics/"),
+        "kb:staff_health": ("page", "/help/staff/health/"),
         "api:survey-list": ("api", f"{api}/surveys/"),
         "api:metrics-list": ("api", f"{api}/metrics/"),
         "api:trigger-list": ("api", f"{api}/triggers/"),

@@ -117,3 +117,31 @@ def test_a_bounce_marks_the_message_failed_with_the_reason():
     )
     assert updated.delivery_status == DeliveryStatus.FAILED and updated.delivery_error == "550 5.1.1 user unknown"
     assert message_delivery_update(channel="email", external_id="<nobody@x>", status="failed") is None
+
+
+def test_a_second_copy_of_the_task_leaves_a_message_another_worker_is_sending(telegram_sender, settings):
+    """The recovery sweep may queue a reply again while the first worker is still talking to
+    the provider: while that worker's claim holds, the copy does nothing, so the customer gets
+    the reply once. Once the claim has lapsed (the worker died), the reply is sent."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tickets.models import Message
+
+    settings.DELIVERY_LEASE_SECONDS = 120
+    message = ticket_reply(ticket=TicketFactory(channel="telegram"), author=make_agent("a"), body_text="Once only")
+    claimed = timezone.now() - dt.timedelta(seconds=30)
+    Message.objects.filter(pk=message.pk).update(
+        delivery_status=DeliveryStatus.SENDING,
+        delivery_attempts=1,
+        metadata={"delivery_claimed_at": claimed.isoformat()},
+    )
+    assert message_deliver(message_id=message.pk) == DeliveryStatus.SENDING
+    assert telegram_sender == []
+    assert Message.objects.get(pk=message.pk).delivery_attempts == 1
+
+    settings.DELIVERY_LEASE_SECONDS = 20  # the first worker's claim is now older than the lease
+    assert message_deliver(message_id=message.pk) == DeliveryStatus.SENT
+    assert telegram_sender == ["Once only"]
+    assert Message.objects.get(pk=message.pk).delivery_attempts == 2

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from ..models import DeliveryStatus, Message
@@ -13,19 +17,38 @@ from .events import Actor, event_record
 MAX_ATTEMPTS = 6
 
 
+def delivery_lease() -> dt.timedelta:
+    """How long a worker's claim on a message it is sending holds. A message left "sending"
+    for longer (its worker died) may be claimed by the task that comes back; a second copy of
+    the task arriving while the claim holds leaves it alone, so it is not sent twice."""
+    return dt.timedelta(seconds=max(1, int(getattr(settings, "DELIVERY_LEASE_SECONDS", 120))))
+
+
+def _claim_held(message: Message, now: dt.datetime) -> bool:
+    claimed = parse_datetime(str((message.metadata or {}).get("delivery_claimed_at") or ""))
+    if message.delivery_status != DeliveryStatus.SENDING or claimed is None:
+        return False
+    return now - claimed < delivery_lease()
+
+
 def message_deliver(*, message_id: int, final_attempt: bool = False) -> str:
     """Hand a queued message to its channel's sender. Returns the new delivery status.
 
-    Idempotent: a message already sent (or being handled by another worker) is left alone.
+    Idempotent: a message already sent, or claimed by another worker within the delivery lease
+    (DELIVERY_LEASE_SECONDS), is left alone.
     Raises DeliveryRetry for a temporary failure unless this is the final attempt, in which
     case the message is marked failed with the reason."""
     with transaction.atomic():
         message = Message.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
         if message is None or message.delivery_status not in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING):
             return message.delivery_status if message else "missing"
+        now = timezone.now()
+        if _claim_held(message, now):
+            return DeliveryStatus.SENDING
         message.delivery_status = DeliveryStatus.SENDING
         message.delivery_attempts += 1
-        message.save(update_fields=["delivery_status", "delivery_attempts"])
+        message.metadata = {**(message.metadata or {}), "delivery_claimed_at": now.isoformat()}
+        message.save(update_fields=["delivery_status", "delivery_attempts", "metadata"])
 
     sender = sender_for(message.channel)
     try:
