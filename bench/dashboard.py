@@ -1,20 +1,26 @@
-"""Dashboard latency at N tickets: fills a scratch database with a year of tickets (5 messages
-each by default), surveys and SLA ledger rows, runs the rollup task (first full run, then an
-incremental run), and requests /dashboard/ repeatedly, printing p50 / p95 per scenario.
+"""Dashboard latency: builds the rollups (a full rebuild, then an incremental refresh after 500
+recent tickets change) and requests /dashboard/ and /api/v1/metrics/ repeatedly over 30, 90
+and 365 days, with and without filters, printing p50 / p95 / p99 per scenario.
 
     createdb -h 127.0.0.1 -U postgres bench
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/dashboard.py --tickets 1000000
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/dashboard.py --tickets 200000
 
-The default (--tickets 20000) takes a minute or two. The data is replaced on each run unless
---keep is given and the database already holds that many tickets.
+Data: a database that already holds tickets (e.g. one made by bench/generate.py) is used as
+it is; an empty one is filled with --tickets tickets over a year (5 messages each by default),
+surveys, tags and SLA ledger rows. --replace empties and refills it. --json prints one JSON
+line of figures at the end (bench/run_all.py reads it). --no-rebuild skips the full rollup
+rebuild when the rollups are already built.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import math
 import random
 import statistics
+import sys
 import time
 
 from _setup import django_setup
@@ -25,7 +31,7 @@ def _fill(args) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from metrics.models import DailyRollup, HourlyVolumeRollup, RollupState, Survey
+    from metrics.models import DailyRollup, RollupState, Survey
     from tickets.models import Customer, Message, Tag, Team, Ticket
     from tickets.models_sla import SlaLedgerEntry
 
@@ -33,9 +39,9 @@ def _fill(args) -> None:
     with connection.cursor() as cur:
         cur.execute(
             "TRUNCATE tickets_ticket, tickets_customer, tickets_tag, metrics_dailyrollup, "
-            "metrics_hourlyvolumerollup, metrics_rollupstate RESTART IDENTITY CASCADE"
+            "metrics_rollupstate RESTART IDENTITY CASCADE"
         )
-    for model in (DailyRollup, HourlyVolumeRollup, RollupState):
+    for model in (DailyRollup, RollupState):
         model.objects.all().delete()
     teams = [Team.objects.get_or_create(name=f"Bench team {i}")[0] for i in range(4)]
     User = get_user_model()
@@ -165,51 +171,86 @@ def _fill(args) -> None:
     print(f"tags, surveys, SLA ledger in {time.perf_counter() - t0:.1f}s")
 
 
-def _timed(client, url: str, params: dict, runs: int) -> tuple[float, float]:
+def _timed(client, url: str, params: dict, runs: int) -> dict:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         response = client.get(url, params)
         times.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200, response.status_code
+        assert response.status_code == 200, (url, params, response.status_code)
     times.sort()
-    p95 = times[min(len(times) - 1, max(0, round(0.95 * len(times)) - 1))]
-    return statistics.median(times), p95
+
+    def pct(p: float) -> float:
+        return round(times[min(len(times) - 1, max(0, math.ceil(p * len(times)) - 1))], 1)
+
+    return {"p50": round(statistics.median(times), 1), "p95": pct(0.95), "p99": pct(0.99), "n": len(times)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=20_000)
+    parser.add_argument("--tickets", type=int, default=20_000, help="tickets to generate into an empty database")
     parser.add_argument("--messages-per-ticket", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=20, help="requests per scenario")
-    parser.add_argument("--keep", action="store_true", help="reuse the data when the ticket count matches")
+    parser.add_argument("--runs", type=int, default=30, help="requests per scenario")
+    parser.add_argument("--replace", action="store_true", help="empty the database and generate --tickets")
+    parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)  # the default now
+    parser.add_argument("--no-rebuild", action="store_true", help="keep built rollups (refresh only)")
+    parser.add_argument(
+        "--rebuild-days",
+        type=int,
+        help="rebuild only the last N days (enough for the scenarios: 365); older days keep what they have",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON line of figures at the end")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    out = (lambda *a, **k: print(*a, **k, file=sys.stderr)) if args.json else print
     django_setup()
 
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from django.test import Client
     from django.utils import timezone
 
-    from metrics.rollups import rollup_refresh
-    from tickets.models import Team, Ticket
+    from metrics.models import DailyRollup, RollupState
+    from metrics.rollups import progress_printer, rollup_rebuild, rollup_refresh, rollup_stored_until
+    from tickets.models import Message, Tag, Team, Ticket
 
     settings.ALLOWED_HOSTS = ["*"]
-    if not (args.keep and Ticket.objects.count() == args.tickets):
+    figures: dict = {}
+    if args.replace or not Ticket.objects.exists():
         _fill(args)
-    else:
-        print(f"reusing {args.tickets} tickets")
+    tickets = Ticket.objects.count()
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [Message._meta.db_table])
+        messages = cur.fetchone()[0]
+    if messages <= 0:
+        messages = Message.objects.count()
+    figures.update(tickets=tickets, messages=messages)
+    out(f"database: {tickets} tickets, about {messages} messages")
 
-    t0 = time.perf_counter()
-    days = rollup_refresh()
-    print(f"rollup run (all days on fresh data): {len(days)} days in {time.perf_counter() - t0:.1f}s")
+    if not (args.no_rebuild and rollup_stored_until() is not None):
+        t0 = time.perf_counter()
+        if args.rebuild_days:
+            started = timezone.now()
+            n_days, rows = rollup_rebuild(
+                day_from=timezone.localdate() - dt.timedelta(days=args.rebuild_days - 1),
+                progress=progress_printer(out, every=30),
+            )
+            # A ranged rebuild leaves the watermark alone; the scenarios read only these days.
+            state, _ = RollupState.objects.get_or_create(name="daily")
+            if state.watermark is None or state.watermark < started:
+                RollupState.objects.filter(pk=state.pk).update(watermark=started)
+        else:
+            n_days, rows = rollup_rebuild(progress=progress_printer(out, every=30))
+        figures["rollup_rebuild_s"] = round(time.perf_counter() - t0, 1)
+        out(f"rollup rebuild: {n_days} days, {rows} rows in {figures['rollup_rebuild_s']}s")
+    figures["rollup_rows"] = DailyRollup.objects.count()
     recent = Ticket.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=3)).order_by("-pk")
-    Ticket.objects.filter(pk__in=recent.values("pk")[:500]).update(updated_at=timezone.now())
+    Ticket.objects.filter(pk__in=list(recent.values_list("pk", flat=True)[:500])).update(updated_at=timezone.now())
     t0 = time.perf_counter()
     days = rollup_refresh()
-    took = time.perf_counter() - t0
-    print(f"rollup, incremental run after 500 recent tickets changed: {len(days)} days in {took:.1f}s")
+    figures["rollup_incremental_s"] = round(time.perf_counter() - t0, 1)
+    out(f"rollup refresh after 500 recent tickets changed: {len(days)} days in {figures['rollup_incremental_s']}s")
 
     User = get_user_model()
     admin = User.objects.filter(username="bench-manager").first() or User.objects.create_superuser(
@@ -218,21 +259,49 @@ def main() -> None:
     client = Client()
     client.force_login(admin)
     today = timezone.localdate()
-    scenarios = [
-        ("last 30 days (default)", {}),
-        ("last 365 days", {"date_from": (today - dt.timedelta(days=364)).isoformat(), "date_to": today.isoformat()}),
-        ("last 30 days, one channel and team", {"channel": "email", "team": Team.objects.order_by("pk")[0].pk}),
-        ("last 30 days, tag filter (live path)", {"tag": "topic-3"}),
-    ]
-    print(
-        f"\n/dashboard/ at {args.tickets} tickets, {args.tickets * args.messages_per_ticket} messages, "
-        f"{args.runs} requests each:"
+
+    def days_back(n: int) -> dict:
+        return {"date_from": (today - dt.timedelta(days=n - 1)).isoformat(), "date_to": today.isoformat()}
+
+    team = Team.objects.order_by("pk").values_list("pk", flat=True).first()
+    agent = (
+        Ticket.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=7), assignee__isnull=False)
+        .values_list("assignee_id", flat=True)
+        .first()
     )
+    channel = Ticket.objects.order_by("-pk").values_list("channel", flat=True).first() or "email"
+    tag = Tag.objects.filter(tickets__created_at__gte=timezone.now() - dt.timedelta(days=7)).values_list(
+        "name", flat=True
+    ).first() or (Tag.objects.values_list("name", flat=True).first() or "")
+    scenarios = [
+        ("dashboard_30d", "/dashboard/", {}),
+        ("dashboard_90d", "/dashboard/", days_back(90)),
+        ("dashboard_365d", "/dashboard/", days_back(365)),
+        ("dashboard_30d_team_channel", "/dashboard/", {"team": team, "channel": channel}),
+        ("dashboard_365d_agent", "/dashboard/", {**days_back(365), "agent": agent}),
+        ("dashboard_365d_priority", "/dashboard/", {**days_back(365), "priority": "high"}),
+        ("dashboard_365d_tag", "/dashboard/", {**days_back(365), "tag": tag}),
+        # A tag with another filter has no rollup: computed from the tickets (few runs, a week).
+        ("dashboard_7d_tag_and_channel_live", "/dashboard/", {**days_back(7), "tag": tag, "channel": channel}),
+        ("dashboard_api_30d", "/api/v1/metrics/", {}),
+        ("dashboard_api_365d", "/api/v1/metrics/", days_back(365)),
+    ]
+    out(f"\n{args.runs} requests each (server time through the Django test client):")
     client.get("/dashboard/")  # warm caches
-    for name, params in scenarios:
-        params = {k: v for k, v in params.items() if v != ""}
-        p50, p95 = _timed(client, "/dashboard/", params, args.runs)
-        print(f"  {name:40s} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
+    for key, url, params in scenarios:
+        params = {k: v for k, v in params.items() if v not in ("", None)}
+        try:
+            if not key.endswith("_live"):
+                client.get(url, params)  # warm
+            figures[key] = _timed(client, url, params, min(args.runs, 5) if key.endswith("_live") else args.runs)
+        except AssertionError as exc:
+            figures[key] = {"error": str(exc)}
+            out(f"  {key:36s} failed: {exc}")
+            continue
+        f = figures[key]
+        out(f"  {key:36s} p50 {f['p50']:8.1f} ms   p95 {f['p95']:8.1f} ms   p99 {f['p99']:8.1f} ms")
+    if args.json:
+        print(json.dumps(figures, default=str))
 
 
 if __name__ == "__main__":

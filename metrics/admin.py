@@ -70,8 +70,8 @@ class QaReviewAdmin(admin.ModelAdmin):
 class DailyRollupAdmin(admin.ModelAdmin):
     """Read-only: rows are written by the metrics.rollups_refresh task."""
 
-    list_display = ("day", "team_id", "agent_id", "channel", "priority", "created", "solved")
-    list_filter = ("channel", "priority")
+    list_display = ("day", "gset", "team_id", "agent_id", "channel", "priority", "tag_id", "created", "solved")
+    list_filter = ("gset", "channel", "priority")
     date_hierarchy = "day"
 
     def has_add_permission(self, request) -> bool:

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.formats import date_format
+from django.utils.html import format_html_join
+from django.utils.translation import gettext
 
 
 def _nice_max(value: float) -> int:
@@ -56,6 +58,7 @@ def line_chart(points: Sequence[dict], *, keys: Sequence[str], width: int = 640,
     def y(v: float) -> float:
         return round(top_pad + plot_h - plot_h * v / top, 1)
 
+    months: dict[int, str] = {}
     series = []
     for key in keys:
         coords = " ".join(f"{x(i)},{y(p[key])}" for i, p in enumerate(points))
@@ -63,7 +66,16 @@ def line_chart(points: Sequence[dict], *, keys: Sequence[str], width: int = 640,
             {"x": x(i), "y": y(p[key]), "value": p[key], "day": p["day"], "url": p.get("url", "")}
             for i, p in enumerate(points)
         ]
-        series.append({"key": key, "points": coords, "dots": dots})
+        # The dots' markup in one go (a year is 730 dots: the template engine would be the
+        # slowest part of the page); format_html_join escapes every value.
+        colour = "#16a34a" if key == "solved" else "#2563eb"
+        word = gettext("solved") if key == "solved" else gettext("created")
+        dots_html = format_html_join(
+            "",
+            '<a href="{}"><circle cx="{}" cy="{}" r="3" fill="{}"><title>{}: {} {}</title></circle></a>',
+            ((d["url"], d["x"], d["y"], colour, _day_label(d["day"], months), d["value"], word) for d in dots),
+        )
+        series.append({"key": key, "points": coords, "dots": dots, "dots_html": dots_html})
     grid = [{"y": y(top * f), "label": round(top * f)} for f in (0, 0.5, 1)]
     every = max(1, n // 6)
     # date_format with "M j" uses the active language's month abbreviations.
@@ -79,6 +91,13 @@ def line_chart(points: Sequence[dict], *, keys: Sequence[str], width: int = 640,
         "ticks": ticks,
         "tick_y": height - 8,
     }
+
+
+def _day_label(day, months: dict[int, str]) -> str:
+    """date_format(day, "M d"), with the month name looked up once per month."""
+    if day.month not in months:
+        months[day.month] = date_format(day.replace(day=1), "M")
+    return f"{months[day.month]} {day.day:02d}"
 
 
 def weekday_label(iso_weekday: int) -> str:

@@ -18,7 +18,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
 
-from tickets.models import AuthorKind, Event, Message, MessageDirection, Ticket, TicketStatus
+from tickets.models import UNSOLVED_STATUSES, AuthorKind, Event, Message, MessageDirection, Ticket, TicketStatus
 from tickets.models_sla import SlaClock, SlaLedgerEntry
 from tickets.sla.calendars import BusinessHours, business_time_between
 from tickets.sla.selectors import business_hours_get
@@ -50,11 +50,13 @@ SUM_FIELDS = (
     "nps_answered",
     "nps_promoters",
     "nps_detractors",
+    "unsolved",
 )
 BATCH = 2000
 
-RollupKey = tuple[dt.date, int, int, str, str]
-HourKey = tuple[dt.date, int, int, int, str, str]
+HOUR_FIELDS = tuple(f"h{h:02d}" for h in range(24))
+RollupKey = tuple[dt.date, int, int, str, str]  # day, team, agent, channel, priority
+TagKey = tuple[dt.date, int, int, str]  # day, tag, agent, channel
 
 
 @dataclass
@@ -192,19 +194,42 @@ def _dims(row: dict) -> tuple[int, int, str, str]:
     return (row["team_id"] or 0, row["assignee_id"] or 0, row["channel"], row["priority"])
 
 
+def _tags_of(ticket_ids: list[int]) -> dict[int, list[int]]:
+    through = Ticket.tags.through
+    out: dict[int, list[int]] = defaultdict(list)
+    for tid, tag in through.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", "tag_id"):
+        out[tid].append(tag)
+    return out
+
+
+def _add_survey(c: Counter, kind: str, score: int, n: int) -> None:
+    if kind == SurveyKind.CSAT:
+        c["csat_answered"] += n
+        c["csat_satisfied"] += n if score >= 4 else 0
+    elif kind == SurveyKind.CES:
+        c["ces_answered"] += n
+        c["ces_sum"] += n * score
+    elif kind == SurveyKind.NPS:
+        c["nps_answered"] += n
+        c["nps_promoters"] += n if score >= 9 else 0
+        c["nps_detractors"] += n if score <= 6 else 0
+
+
 def rollup_compute(
     *, day_from: dt.date, day_to: dt.date, tickets_q: Q | None = None, surveys_q: Q | None = None
-) -> tuple[dict[RollupKey, Counter], dict[HourKey, int]]:
-    """Rollup sums for local days day_from..day_to: (daily rows, hourly created counts)."""
+) -> tuple[dict[RollupKey, Counter], dict[TagKey, Counter]]:
+    """Rollup sums for local days day_from..day_to: (rows by day x team x agent x channel x
+    priority, rows by day x tag x agent x channel). Each Counter holds SUM_FIELDS and
+    HOUR_FIELDS (tickets created in each local hour)."""
     start, end = day_bounds(day_from, day_to)
     base = Ticket.objects.filter(merged_into__isnull=True)
     if tickets_q is not None:
         base = base.filter(tickets_q).distinct()
     rows: dict[RollupKey, Counter] = defaultdict(Counter)
-    hourly: dict[HourKey, int] = defaultdict(int)
+    tag_rows: dict[TagKey, Counter] = defaultdict(Counter)
 
     created = base.filter(created_at__gte=start, created_at__lt=end)
-    fields = ("pk", "team_id", "assignee_id", "channel", "priority")
+    fields = ("pk", "team_id", "assignee_id", "channel", "priority", "status")
     last = 0
     while True:
         batch = list(
@@ -216,63 +241,73 @@ def rollup_compute(
         if not batch:
             break
         last = batch[-1]["pk"]
-        facts = ticket_facts([r["pk"] for r in batch])
+        ids = [r["pk"] for r in batch]
+        facts = ticket_facts(ids)
+        tags = _tags_of(ids)
         for r in batch:
             f = facts[r["pk"]]
-            dims = _dims(r)
-            c = rows[(r["day"], *dims)]
-            hourly[(r["day"], r["hour"], *dims)] += 1
-            c["created"] += 1
+            inc: Counter = Counter({"created": 1, HOUR_FIELDS[r["hour"]]: 1})
             if f.frt is not None:
-                c["responded"] += 1
-                c["frt_sum"] += f.frt
-                c["frt_business_sum"] += f.frt_business or 0.0
-            c["nrt_count"] += len(f.nrt)
-            c["nrt_sum"] += sum(f.nrt)
+                inc["responded"] += 1
+                inc["frt_sum"] += f.frt
+                inc["frt_business_sum"] += f.frt_business or 0.0
+            if f.nrt:
+                inc["nrt_count"] += len(f.nrt)
+                inc["nrt_sum"] += sum(f.nrt)
             if f.resolution is not None:
-                c["resolved"] += 1
-                c["resolution_sum"] += f.resolution
-                c["resolution_business_sum"] += f.resolution_business or 0.0
-                c["one_touch"] += int(f.one_touch)
-                c["reopened"] += int(f.reopens > 0)
-            c["sla_met"] += f.sla_met
-            c["sla_missed"] += f.sla_missed
+                inc["resolved"] += 1
+                inc["resolution_sum"] += f.resolution
+                inc["resolution_business_sum"] += f.resolution_business or 0.0
+                inc["one_touch"] += int(f.one_touch)
+                inc["reopened"] += int(f.reopens > 0)
+            inc["sla_met"] += f.sla_met
+            inc["sla_missed"] += f.sla_missed
+            if r["status"] in UNSOLVED_STATUSES:
+                inc["unsolved"] += 1  # as of the computation: the backlog's older part
+            dims = _dims(r)
+            rows[(r["day"], *dims)].update(inc)
+            for tag in tags.get(r["pk"], ()):
+                tag_rows[(r["day"], tag, dims[1], dims[2])].update(inc)
 
-    solved = (
-        base.filter(solved_at__gte=start, solved_at__lt=end, status__in=SOLVED_STATUSES)
-        .annotate(day=TruncDate("solved_at"))
-        .values("day", "team_id", "assignee_id", "channel", "priority")
+    solved = base.filter(solved_at__gte=start, solved_at__lt=end, status__in=SOLVED_STATUSES).annotate(
+        day=TruncDate("solved_at")
+    )
+    for r in (
+        solved.values("day", "team_id", "assignee_id", "channel", "priority")
         .annotate(n=Count("pk", distinct=True))
         .order_by()
-    )
-    for r in solved:
+    ):
         rows[(r["day"], *_dims(r))]["solved"] += r["n"]
+    for r in (
+        solved.filter(tags__isnull=False)
+        .values("day", "tags__id", "assignee_id", "channel")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    ):
+        tag_rows[(r["day"], r["tags__id"], r["assignee_id"] or 0, r["channel"])]["solved"] += r["n"]
 
     surveys = Survey.objects.filter(
         sent_at__gte=start, sent_at__lt=end, score__isnull=False, ticket__merged_into__isnull=True
     )
     if surveys_q is not None:
         surveys = surveys.filter(surveys_q).distinct()
-    answered = (
-        surveys.annotate(day=TruncDate("sent_at"))
-        .values("day", "team_id", "agent_id", "channel", "ticket__priority", "kind", "score")
+    surveys = surveys.annotate(day=TruncDate("sent_at"))
+    for r in (
+        surveys.values("day", "team_id", "agent_id", "channel", "ticket__priority", "kind", "score")
         .annotate(n=Count("pk", distinct=True))
         .order_by()
-    )
-    for r in answered:
+    ):
         key = (r["day"], r["team_id"] or 0, r["agent_id"] or 0, r["channel"], r["ticket__priority"])
-        c, n, score = rows[key], r["n"], r["score"]
-        if r["kind"] == SurveyKind.CSAT:
-            c["csat_answered"] += n
-            c["csat_satisfied"] += n if score >= 4 else 0
-        elif r["kind"] == SurveyKind.CES:
-            c["ces_answered"] += n
-            c["ces_sum"] += n * score
-        elif r["kind"] == SurveyKind.NPS:
-            c["nps_answered"] += n
-            c["nps_promoters"] += n if score >= 9 else 0
-            c["nps_detractors"] += n if score <= 6 else 0
-    return dict(rows), dict(hourly)
+        _add_survey(rows[key], r["kind"], r["score"], r["n"])
+    for r in (
+        surveys.filter(ticket__tags__isnull=False)
+        .values("day", "ticket__tags__id", "agent_id", "channel", "kind", "score")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    ):
+        key = (r["day"], r["ticket__tags__id"], r["agent_id"] or 0, r["channel"])
+        _add_survey(tag_rows[key], r["kind"], r["score"], r["n"])
+    return dict(rows), dict(tag_rows)
 
 
 def days_between(day_from: dt.date, day_to: dt.date) -> Iterable[dt.date]:

@@ -109,16 +109,24 @@ class Survey(models.Model):
 
 
 class DailyRollup(models.Model):
-    """KPI sums of one day x team x agent (assignee) x channel x priority, written by the
-    `metrics.rollups_refresh` task for closed days. Ticket figures count tickets *created* that
-    day (their current state); `solved` counts tickets solved that day; survey figures count
-    surveys issued that day. 0 in team_id / agent_id means none. Averages are sums / counts."""
+    """KPI sums of one day for one grouping of the dimensions, written by the
+    `metrics.rollups_refresh` task and the `metrics_rollups_rebuild` command.
+
+    `gset` says which dimensions a row is split by (bits: 1 team, 2 agent, 4 channel,
+    8 priority, 16 tag); the others are summed over and hold 0 / "". Every combination of
+    team, agent, channel and priority is stored (15 is the finest row, 0 the day's total), and
+    tag rows alone, by channel or by agent (16, 20, 18), so any dashboard filter reads one row
+    per day and value. Ticket figures count tickets *created* that day (their current state);
+    `solved` counts tickets solved that day; survey figures count surveys issued that day;
+    h00..h23 count tickets created in each local hour. 0 in team_id / agent_id means none."""
 
     day = models.DateField(_("day"))
+    gset = models.PositiveSmallIntegerField(_("grouping"), default=15)
     team_id = models.BigIntegerField(_("team"), default=0)
     agent_id = models.BigIntegerField(_("agent"), default=0)
-    channel = models.CharField(_("channel"), max_length=20)
-    priority = models.CharField(_("priority"), max_length=10)
+    channel = models.CharField(_("channel"), max_length=20, default="", blank=True)
+    priority = models.CharField(_("priority"), max_length=10, default="", blank=True)
+    tag_id = models.BigIntegerField(_("tag"), default=0)
 
     created = models.IntegerField(default=0)
     responded = models.IntegerField(default=0)
@@ -141,39 +149,26 @@ class DailyRollup(models.Model):
     nps_answered = models.IntegerField(default=0)
     nps_promoters = models.IntegerField(default=0)
     nps_detractors = models.IntegerField(default=0)
+    unsolved = models.IntegerField(default=0)  # of the tickets created that day, unsolved now
+    for _hour in range(24):
+        locals()[f"h{_hour:02d}"] = models.IntegerField(default=0)
+    del _hour
 
     class Meta:
         verbose_name = _("daily rollup")
         verbose_name_plural = _("daily rollups")
         constraints = [
+            # Also the index every dashboard read uses: equality on the grouping and the
+            # filtered dimensions, then the day range.
             models.UniqueConstraint(
-                fields=["day", "team_id", "agent_id", "channel", "priority"], name="dailyrollup_unique_key"
+                fields=["gset", "tag_id", "team_id", "agent_id", "channel", "priority", "day"],
+                name="dailyrollup_unique_cell",
             )
         ]
         indexes = [models.Index(fields=["day"], name="dailyrollup_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.channel} {self.priority}"
-
-
-class HourlyVolumeRollup(models.Model):
-    """Tickets created per day x local hour x team x agent x channel x priority (heat map)."""
-
-    day = models.DateField(_("day"))
-    hour = models.PositiveSmallIntegerField(_("hour"))
-    team_id = models.BigIntegerField(_("team"), default=0)
-    agent_id = models.BigIntegerField(_("agent"), default=0)
-    channel = models.CharField(_("channel"), max_length=20)
-    priority = models.CharField(_("priority"), max_length=10)
-    created = models.IntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("hourly volume rollup")
-        verbose_name_plural = _("hourly volume rollups")
-        indexes = [models.Index(fields=["day", "hour"], name="hourlyrollup_day_hour")]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.hour:02d}h"
+        return f"{self.day} #{self.gset} {self.channel} {self.priority}"
 
 
 class RollupState(models.Model):

@@ -1,28 +1,35 @@
 """KPI reads for the manager dashboard, each with a written definition (KPI_DEFINITIONS).
 
-Sums come from `rollups.rollup_sums`: stored daily rollups for closed days and the same
-computation live for today (or for everything when a tag filter is set); medians and the
-backlog are live queries on indexed ticket columns. A dashboard is a fixed handful of queries
-whatever the number of tickets.
+Sums come from `rollups.rollup_sums`: the stored rollups (one row per day and filter value,
+refreshed every few minutes, today included) and the same computation live for days after
+the last refresh or for filters rollups cannot answer (a tag together with another filter, an
+agent who may not see every ticket). Medians are exact (PostgreSQL's percentile over the
+range's tickets) up to METRICS_MEDIAN_SAMPLE_ROWS tickets, else over evenly spread days; the
+backlog is a live indexed count. A dashboard is a fixed handful of queries whatever the
+number of tickets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tickets.models import UNSOLVED_STATUSES, Team, Ticket
 from tickets.selectors import ticket_visibility_q
 
-from .models import LOWER_IS_BETTER, Goal, QaReview, Survey
-from .rollups import hourly_sums, rollup_sums
+from .facts import day_bounds
+from .models import LOWER_IS_BETTER, DailyRollup, Goal, QaReview, Survey
+from .rollups import hourly_sums, rollup_stored_until, rollup_sums
 
 KPI_DEFINITIONS: dict[str, str] = {
     "frt": _(
@@ -136,6 +143,7 @@ class KpiSummary:
     nps: float | None = None
     backlog: list[dict] = field(default_factory=list)
     backlog_total: int = 0
+    medians_sampled: bool = False
 
     def value(self, kpi: str) -> float | None:
         """The headline number of a KPI, as goals compare it."""
@@ -159,16 +167,33 @@ def _ratio(part: float, whole: float, scale: float = 1.0) -> float | None:
 
 
 def _live_q(user: AbstractBaseUser, filters: KpiFilters) -> tuple[Q | None, Q | None]:
-    """Extra conditions rollups cannot answer (a tag, a user who may not see every ticket):
-    (tickets condition, surveys condition), or (None, None) when rollups serve."""
+    """Extra conditions rollups cannot answer (a tag together with another filter, a user who
+    may not see every ticket): (tickets condition, surveys condition), or (None, None) when
+    rollups serve (a tag alone has rollups of its own: see _tag_id)."""
     visibility = ticket_visibility_q(user)
-    if not filters.tag and not visibility:
+    tag_alone = filters.tag and not any(filters.dims.values())
+    if (not filters.tag or tag_alone) and not visibility:
         return None, None
     tq, sq = Q(visibility), Q(ticket__in=Ticket.objects.filter(visibility).values("pk"))
     if filters.tag:
         tq &= Q(tags__name=filters.tag.strip().lower())
         sq &= Q(ticket__tags__name=filters.tag.strip().lower())
     return tq, sq
+
+
+def _tag_id(filters: KpiFilters, cache: dict | None) -> int | None:
+    """The tag filter as a tag id for the tag rollups (-1: no such tag), None without one."""
+    if not filters.tag:
+        return None
+    key = ("tag", filters.tag)
+    if cache is not None and key in cache:
+        return cache[key]
+    from tickets.models import Tag
+
+    tag_id = Tag.objects.filter(name=filters.tag.strip().lower()).values_list("pk", flat=True).first() or -1
+    if cache is not None:
+        cache[key] = tag_id
+    return tag_id
 
 
 def kpi_sums(
@@ -181,6 +206,7 @@ def kpi_sums(
         day_to=filters.date_to,
         dims=filters.dims,
         by=by,
+        tag_id=_tag_id(filters, cache) if tq is None else None,
         live_tickets_q=tq,
         live_surveys_q=sq,
     )
@@ -250,8 +276,125 @@ def _median_hours(qs: QuerySet[Ticket], expression, count: int) -> float | None:
     return (sum(values, dt.timedelta()) / len(values)).total_seconds() / 3600
 
 
-def kpi_backlog(*, user: AbstractBaseUser, filters: KpiFilters, now: dt.datetime) -> list[dict]:
+def _median_of_values(qs: QuerySet[Ticket], expression) -> float | None:
+    """Median of a bounded set of tickets, read in one query (no count needed)."""
+    values = sorted(v for v in qs.annotate(d=expression).values_list("d", flat=True) if v is not None)
+    if not values:
+        return None
+    middle = values[(len(values) - 1) // 2 : len(values) // 2 + 1]
+    return (sum(middle, dt.timedelta()) / len(middle)).total_seconds() / 3600
+
+
+def median_sample_rows() -> int:
+    """Medians are exact while the range holds at most this many tickets; above, they are the
+    median of the tickets of evenly spread days holding about this many (setting
+    METRICS_MEDIAN_SAMPLE_ROWS)."""
+    return int(getattr(settings, "METRICS_MEDIAN_SAMPLE_ROWS", 20000))
+
+
+def median_sample_days(filters: KpiFilters, cache: dict | None = None) -> list[dt.date] | None:
+    """The days whose tickets the medians are computed over, or None for the whole range.
+    Uses the stored day totals (one indexed read of one row per day)."""
+    stored_until = rollup_stored_until(cache)
+    limit = median_sample_rows()
+    if stored_until is None or limit <= 0:
+        return None
+    counts = dict(
+        DailyRollup.objects.filter(gset=0, tag_id=0, day__gte=filters.date_from, day__lte=filters.date_to)
+        .values_list("day", "created")
+        .order_by()
+    )
+    days = [filters.date_from + dt.timedelta(days=i) for i in range((filters.date_to - filters.date_from).days + 1)]
+    known = [counts.get(d, 0) for d in days if d <= stored_until]
+    average = (sum(known) / len(known)) if known else 0
+    total = sum(counts.get(d, 0) if d <= stored_until else average for d in days)
+    if total <= limit:
+        return None
+    stride = math.ceil(total / limit)
+    if stride % 7 == 0:
+        stride += 1  # spread the sample over every weekday
+    return days[stride // 2 :: stride]
+
+
+def kpi_medians(
+    *, user: AbstractBaseUser, filters: KpiFilters, counts: tuple[int, int], cache: dict | None = None
+) -> tuple[float | None, float | None, bool]:
+    """(first response median hours, resolution median hours, sampled?). Exact over the range
+    when it holds at most median_sample_rows() tickets; else over the tickets created on
+    evenly spread days (an estimate). `counts`: (responded, resolved) in scope, used when no
+    rollups exist yet (everything is live then, so they match the tickets)."""
+    frt_q = Q(first_responded_at__isnull=False)
+    res_q = Q(solved_at__isnull=False, status__in=("solved", "closed"))
+    stored = rollup_stored_until(cache) is not None
+    if not stored and connection.vendor != "postgresql":
+        scoped = _scoped_tickets(user=user, filters=filters)
+        return (
+            _median_hours(scoped.filter(frt_q), _FRT, counts[0]),
+            _median_hours(scoped.filter(res_q), _RESOLUTION, counts[1]),
+            False,
+        )
+    sample = median_sample_days(filters, cache) if stored else None
+    if sample is None:
+        scoped = _scoped_tickets(user=user, filters=filters)
+    else:
+        in_days = Q()
+        for day in sample:
+            start, end = day_bounds(day, day)
+            in_days |= Q(created_at__gte=start, created_at__lt=end)
+        scoped = _scoped_tickets(user=user, filters=filters, dates=False).filter(in_days)
+    if connection.vendor == "postgresql":
+        # Both medians in one query, sorted by the database (no rows come back).
+        row = scoped.aggregate(
+            frt=_Median(_epoch(_FRT), filter=frt_q), resolution=_Median(_epoch(_RESOLUTION), filter=res_q)
+        )
+        hours = [None if row[k] is None else row[k] / 3600 for k in ("frt", "resolution")]
+        return hours[0], hours[1], sample is not None
+    frt = _median_of_values(scoped.filter(frt_q), _FRT)
+    resolution = _median_of_values(scoped.filter(res_q), _RESOLUTION)
+    return frt, resolution, sample is not None
+
+
+class _Median(Aggregate):
+    """PostgreSQL's exact median (the mean of the two middle values for an even count)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _epoch(expression) -> Func:
+    return Func(expression, template="EXTRACT(EPOCH FROM %(expressions)s)", output_field=FloatField())
+
+
+# The backlog's last days are counted live (exact age buckets); older days come from rollups.
+BACKLOG_LIVE_DAYS = 8
+
+
+def kpi_backlog(
+    *, user: AbstractBaseUser, filters: KpiFilters, now: dt.datetime, cache: dict | None = None
+) -> list[dict]:
+    """Unsolved tickets now by age. Tickets created in the last BACKLOG_LIVE_DAYS days (and any
+    older than the rollups) are counted live, through the creation-time index; older ones are
+    the rollups' `unsolved` counts (as of the last refresh), all in the oldest bucket."""
     unsolved = _scoped_tickets(user=user, filters=filters, dates=False).filter(status__in=UNSOLVED_STATUSES)
+    tq, _sq = _live_q(user, filters)
+    older = 0
+    if tq is None and rollup_stored_until(cache) is not None:
+        first_day = DailyRollup.objects.filter(gset=0).order_by("day").values_list("day", flat=True).first()
+        recent_from = timezone.localtime(now - dt.timedelta(days=BACKLOG_LIVE_DAYS)).date()
+        if first_day is not None and first_day < recent_from:
+            sums = rollup_sums(
+                day_from=first_day,
+                day_to=recent_from - dt.timedelta(days=1),
+                dims=filters.dims,
+                tag_id=_tag_id(filters, cache),
+                cache=cache,
+            )
+            older = sums.get((), Counter())["unsolved"]
+            unsolved = unsolved.filter(
+                Q(created_at__gte=day_bounds(recent_from, recent_from)[0])
+                | Q(created_at__lt=day_bounds(first_day, first_day)[0])
+            )
     counts = {}
     for i, (_label, low, high) in enumerate(BACKLOG_BUCKETS):
         condition = Q(created_at__lte=now - low)
@@ -259,6 +402,7 @@ def kpi_backlog(*, user: AbstractBaseUser, filters: KpiFilters, now: dt.datetime
             condition &= Q(created_at__gt=now - high)
         counts[f"b{i}"] = Count("pk", filter=condition, distinct=True)
     row = unsolved.aggregate(**counts)
+    row[f"b{len(BACKLOG_BUCKETS) - 1}"] += older
     return [
         {
             "label": label,
@@ -276,12 +420,10 @@ def kpi_summary(
     """Every tile of the dashboard."""
     now = now or timezone.now()
     summary = summary_from_sums(kpi_sums(user=user, filters=filters, cache=cache).get((), Counter()))
-    scoped = _scoped_tickets(user=user, filters=filters)
-    summary.frt.median_hours = _median_hours(scoped.filter(first_responded_at__isnull=False), _FRT, summary.frt.count)
-    summary.resolution.median_hours = _median_hours(
-        scoped.filter(solved_at__isnull=False, status__in=("solved", "closed")), _RESOLUTION, summary.resolution.count
+    summary.frt.median_hours, summary.resolution.median_hours, summary.medians_sampled = kpi_medians(
+        user=user, filters=filters, counts=(summary.frt.count, summary.resolution.count), cache=cache
     )
-    summary.backlog = kpi_backlog(user=user, filters=filters, now=now)
+    summary.backlog = kpi_backlog(user=user, filters=filters, now=now, cache=cache)
     summary.backlog_total = sum(b["count"] for b in summary.backlog)
     return summary
 
@@ -333,6 +475,7 @@ def kpi_volume_by_weekday_hour(
         day_from=filters.date_from,
         day_to=filters.date_to,
         dims=filters.dims,
+        tag_id=_tag_id(filters, cache) if tq is None else None,
         live_tickets_q=tq,
         live_surveys_q=sq,
         cache=cache,

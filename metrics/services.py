@@ -317,6 +317,13 @@ def survey_record_digit_reply(*, message_id: int, now: dt.datetime | None = None
     return survey
 
 
+def survey_claim_inbound(*, ticket: Ticket, message: Message) -> bool:
+    """Inbound claim hook (see tickets/inbound.py), called by ingest inside its transaction
+    before the ticket would be reopened: a digit reply to a survey invitation is recorded as
+    the answer there and then, so the ticket stays solved and no SLA clock or routing starts."""
+    return survey_record_digit_reply(message_id=message.pk) is not None
+
+
 def survey_on_ticket_solved(sender=None, *, ticket_id: int, **kwargs) -> None:
     """Receiver for the tickets `ticket_solved` signal (sent after commit): issue the survey,
     and send its invitation at once when no delay is configured."""

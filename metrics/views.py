@@ -22,6 +22,7 @@ from .exports import csv_response
 from .forms import filters_from_request, filters_query
 from .models import SURVEY_SCALES
 from .pdf import kpi_table_pdf, pdf_response
+from .rollups import rollup_refreshed_at
 from .selectors import (
     KPI_DEFINITIONS,
     KpiFilters,
@@ -220,11 +221,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for row in volume:
         row["label"] = channel_labels.get(row["channel"], row["channel"])
         row["url"] = ticket_list_url(filters, channel=row["channel"])
+    day_base = ticket_list_url(filters, dates=False)  # then each day's dates (a year is 365 links)
     for point in trend:
         start = timezone.make_aware(dt.datetime.combine(point["day"], dt.time.min))
-        point["url"] = ticket_list_url(
-            filters, created_after=start, created_before=start + dt.timedelta(days=1, microseconds=-1)
-        )
+        end = start + dt.timedelta(days=1, microseconds=-1)
+        point["url"] = f"{day_base}&{urlencode([('created_after', _iso(start)), ('created_before', _iso(end))])}"
     for bucket in summary.backlog:
         bucket["url"] = ticket_list_url(
             filters,
@@ -271,6 +272,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "filters": filters,
             "summary": summary,
+            "refreshed_at": rollup_refreshed_at(),
             "goals": goals,
             "definitions": KPI_DEFINITIONS,
             "volume_chart": charts.bar_chart(volume, label_key="label", value_key="count"),

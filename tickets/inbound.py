@@ -52,3 +52,35 @@ class InboundMessage:
     language: str = ""
     is_auto_reply: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+# Inbound claims. Another app may recognise an inbound message on an existing ticket as
+# something other than a new request (metrics: a survey answer sent as a digit reply). Ingest
+# asks the registered hooks after storing the message and before anything reacts to it as a
+# customer request; the first hook returning True claims it: the ticket is not reopened, its
+# SLA clocks and last-customer-message time stay as they were, and the message's metadata
+# gets "claimed_by": <name>. Hooks run inside ingest's transaction (each in a savepoint; one
+# that raises claims nothing). `tickets` never imports the claimers: they register from their
+# AppConfig.ready().
+_claim_hooks: dict[str, Any] = {}
+
+
+def inbound_claim_register(name: str, hook: Any) -> None:
+    """Register `hook(*, ticket, message) -> bool` under `name` (registering again replaces it)."""
+    _claim_hooks[name] = hook
+
+
+def inbound_claim(*, ticket: Any, message: Any) -> str | None:
+    """The name of the first hook that claims this stored inbound message, or None."""
+    import logging
+
+    from django.db import transaction
+
+    for name, hook in list(_claim_hooks.items()):
+        try:
+            with transaction.atomic():
+                if hook(ticket=ticket, message=message):
+                    return name
+        except Exception:  # a broken claimer must not lose the customer's message
+            logging.getLogger(__name__).exception("Inbound claim hook %s failed on message %s", name, message.pk)
+    return None

@@ -164,6 +164,8 @@ def bot_message_handle(*, message_id: int) -> FlowRun | None:
     )
     if message is None or not message.author_customer_id:
         return None
+    if (message.metadata or {}).get("claimed_by"):
+        return None  # already answered something else (e.g. a survey digit reply)
     flows = [f for f in Flow.objects.filter(is_active=True) if message.channel in (f.channels or [])]
     with transaction.atomic():
         confirmation = _pending_confirmation(message)

@@ -156,7 +156,7 @@ def sms_survey(settings):
 def test_sms_digit_reply_is_the_answer_not_a_new_request(sms_survey):
     ticket = sms_survey.ticket
     reply = _sms("4 very quick, thanks", "SM-2")
-    assert reply.ticket.pk == ticket.pk  # threaded onto the solved ticket (and reopened by ingest)
+    assert reply.ticket.pk == ticket.pk  # threaded onto the solved ticket (claimed: not reopened)
     message_ingested_task(reply.message.pk)  # the after-commit task sends message_ingested
     sms_survey.refresh_from_db()
     assert (sms_survey.score, sms_survey.comment) == (4, "very quick, thanks")

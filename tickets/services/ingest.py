@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from ..html import html_to_text, sanitize_html
 from ..identities import InvalidIdentity
-from ..inbound import InboundAttachment, InboundMessage, InboundSender
+from ..inbound import InboundAttachment, InboundMessage, InboundSender, inbound_claim
 from ..models import (
     CONVERSATIONAL_CHANNELS,
     UNSOLVED_STATUSES,
@@ -307,8 +307,18 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
             }
             message.save(update_fields=["metadata"])
 
-        Ticket.objects.filter(pk=ticket.pk).update(last_customer_message_at=now, updated_at=now)
-        ticket.last_customer_message_at = ticket.updated_at = now
+        # A message another app recognises (a survey answer) is not a new request: no reopen,
+        # no SLA clock, no "customer waiting" (see inbound_claim in tickets/inbound.py).
+        claimed_by = None if created_ticket or inbound.is_auto_reply else inbound_claim(ticket=ticket, message=message)
+        if claimed_by:
+            message.refresh_from_db(fields=["metadata"])
+            message.metadata["claimed_by"] = claimed_by
+            message.save(update_fields=["metadata"])
+            Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+            ticket.updated_at = now
+        else:
+            Ticket.objects.filter(pk=ticket.pk).update(last_customer_message_at=now, updated_at=now)
+            ticket.last_customer_message_at = ticket.updated_at = now
         event_record(
             obj=message,
             ticket=ticket,
@@ -316,10 +326,11 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
             data={"channel": inbound.channel, "external_id": external_id, "threaded_by": how or "new_ticket"},
             actor=actor,
         )
-        if not inbound.is_auto_reply and ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED):
+        request = not inbound.is_auto_reply and not claimed_by
+        if request and ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED):
             # The customer answered: the ball is back in the team's court.
             ticket_change_status(ticket=ticket, status=TicketStatus.OPEN, actor=actor)
-        if not inbound.is_auto_reply:
+        if request:
             sla_on_customer_message(ticket=ticket, message=message)
         _followers_add(ticket, inbound.cc, customer, actor)
         if raw is not None:
