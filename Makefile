@@ -28,6 +28,7 @@ help:
 	@echo "make lint     ruff check"
 	@echo "make migrate  apply database migrations"
 	@echo "make worker   run a Celery worker;  make beat   run Celery beat"
+	@echo "make bench    generate 1,000,000 tickets once and run every benchmark (bench/results.md)"
 
 # The virtualenv and packages, reinstalled only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -86,3 +87,12 @@ beat: install
 
 clean:
 	rm -rf test-artifacts .pytest_cache .ruff_cache
+
+# Every benchmark against a generated database (bench/run_all.py; bench/results.md). The
+# data (BENCH_TICKETS, default 1,000,000) is generated once and reused; BENCH_QUICK=1 for a
+# smoke run, e.g. make bench BENCH_TICKETS=2000 BENCH_QUICK=1. BENCH_DATABASE_URL picks the
+# database (default postgres://postgres@127.0.0.1:5432/bench_<tickets>, created if missing).
+BENCH_TICKETS ?= 1000000
+.PHONY: bench
+bench: install
+	BENCH_TICKETS=$(BENCH_TICKETS) $(PYTHON) bench/run_all.py $(if $(BENCH_QUICK),--quick,)

@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="Requests per scenario (bounded).")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--tickets", type=int, default=300, help="Tickets in the database before the run.")
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line at the end")
     args = parser.parse_args()
 
     os.environ["DJANGO_SETTINGS_MODULE"] = _settings_module()
@@ -157,6 +158,7 @@ def main() -> None:
         ]
         print(f"server             daphne on 127.0.0.1:{port}, settings {os.environ['DJANGO_SETTINGS_MODULE']}")
         print(f"load               {args.requests} requests per scenario, {args.concurrency} concurrent clients")
+        figures = {}
         for name, method, path, body in scenarios:
             _run(port, key, method, path, body, min(20, args.requests), args.concurrency)  # warm up
             result = _run(port, key, method, path, body, args.requests, args.concurrency)
@@ -164,6 +166,9 @@ def main() -> None:
                 f"{name:<26} {result['rps']:8.1f} req/s   p50 {result['p50']:7.1f} ms   "
                 f"p95 {result['p95']:7.1f} ms   errors {result['errors']}/{result['requests']}"
             )
+            figures[name] = {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}
+        if args.json:
+            print(json.dumps({"concurrency": args.concurrency, "scenarios": figures}))
     finally:
         server.terminate()
         try:

@@ -11,6 +11,7 @@ like any other mail (they open no ticket).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import statistics
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=5, help="How many times to offer the whole corpus.")
     parser.add_argument("--redeliveries", type=float, default=0.1, help="Share of messages delivered twice.")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line at the end")
     args = parser.parse_args()
     if not CORPUS.is_dir():
         raise SystemExit(f"The shared email corpus is not at {CORPUS.resolve()}.")
@@ -106,6 +108,17 @@ def main() -> None:
     )
     print(f"throughput         {offered / elapsed:,.1f} messages/s (one process, tasks in-process)")
     print(f"latency p50 / p95  {statistics.median(latencies):.2f} ms / {latencies[int(len(latencies) * 0.95)]:.2f} ms")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "offered": offered,
+                    "messages_per_s": round(offered / elapsed, 1),
+                    "p50_ms": round(statistics.median(latencies), 1),
+                    "p95_ms": round(latencies[int(len(latencies) * 0.95)], 1),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

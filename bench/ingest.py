@@ -8,6 +8,7 @@ conversations, redeliveries).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import time
@@ -19,6 +20,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--channel", default="sms", choices=["sms", "whatsapp", "telegram", "messenger", "instagram", "chat", "voice"]
+    )
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line at the end")
     args = parser.parse_args()
     django_setup()
 
@@ -31,7 +36,12 @@ def main() -> None:
 
     rng = random.Random(args.seed)
     run = f"{time.time_ns()}"
-    senders = [f"+1555{run[-6:]}{i:04d}" for i in range(max(10, args.messages // 4))]
+    kind = {"sms": "phone", "voice": "phone"}.get(args.channel, args.channel)
+    if kind in ("phone", "whatsapp"):
+        # Brazilian mobile numbers (valid E.164), fresh for each run.
+        senders = [f"+55119{(int(run[-6:]) * 10_000 + i) % 10**8:08d}" for i in range(max(10, args.messages // 4))]
+    else:
+        senders = [f"{run[-9:]}{i:05d}" for i in range(max(10, args.messages // 4))]
     latencies, queries = [], []
     tickets_before, messages_before = Ticket.objects.count(), Message.objects.count()
     sent_ids: list[str] = []
@@ -43,8 +53,8 @@ def main() -> None:
             external_id = f"SM{run}-{i}"
             sent_ids.append(external_id)
         inbound = InboundMessage(
-            channel="sms",
-            sender=InboundSender("phone", rng.choice(senders)),
+            channel=args.channel,
+            sender=InboundSender(kind, rng.choice(senders)),
             body_text=f"Message {i}: my order has not arrived yet, can you check?",
             external_id=external_id,
         )
@@ -63,6 +73,19 @@ def main() -> None:
     print(f"throughput         {args.messages / elapsed:,.0f} messages/s (one process, tasks in-process)")
     print(f"latency p50 / p95  {statistics.median(latencies):.2f} ms / {latencies[int(len(latencies) * 0.95)]:.2f} ms")
     print(f"queries per ingest median {statistics.median(queries):.0f}, max {max(queries)}")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "channel": args.channel,
+                    "messages": args.messages,
+                    "messages_per_s": round(args.messages / elapsed, 1),
+                    "p50_ms": round(statistics.median(latencies), 1),
+                    "p95_ms": round(latencies[int(len(latencies) * 0.95)], 1),
+                    "queries_median": statistics.median(queries),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

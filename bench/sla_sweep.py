@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import random
 import statistics
 import time
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--raise-priority", action="store_true", help="escalate each breach through ticket_update")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line at the end")
     args = parser.parse_args()
     django_setup()
 
@@ -116,6 +118,18 @@ def main() -> None:
                 "60 s + one sweep)"
             )
         print(f"escalation         raise priority {'on' if args.raise_priority else 'off'}")
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "tickets": args.tickets,
+                        "due": n_due,
+                        "sweep_s": round(sweep_s, 2),
+                        "breached": result.breached,
+                        "idle_sweep_ms": round(idle_s * 1000, 1),
+                    }
+                )
+            )
     finally:
         ticket_ids = Ticket.objects.filter(number__gte=base, number__lt=base + args.tickets).values("pk")
         Event.objects.filter(ticket_id__in=ticket_ids).delete()

@@ -6,9 +6,12 @@ through `tickets.services`, which records an Event for each change.
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -267,6 +270,11 @@ class TicketType(models.TextChoices):
     TASK = "task", _("Task")
 
 
+# For the expression indexes of the ticket list (see tickets.selectors: the same values).
+_PRIORITIES = ("low", "normal", "high", "urgent")
+_NO_DEADLINE = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
+
+
 class Ticket(models.Model):
     number = models.BigIntegerField(_("number"), unique=True, editable=False)
     subject = models.CharField(_("subject"), max_length=255)
@@ -346,6 +354,40 @@ class Ticket(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-updated_at"], name="ticket_status_updated"),
+            # The agent's list at scale (bench/): newest change first over every ticket, over
+            # unsolved ones, and "Recently solved"; the id makes the keyset order total.
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated_id"),
+            models.Index(
+                fields=["-updated_at", "-id"],
+                name="ticket_unsolved_updated",
+                condition=Q(status__in=["new", "open", "pending", "on_hold"]),
+            ),
+            models.Index(fields=["solved_at"], name="ticket_solved_at", condition=Q(solved_at__isnull=False)),
+            # The unsolved list sorted by priority and by SLA due time: the same expressions as
+            # tickets.selectors.ticket_priority_rank() and ticket_due_at(), so the planner walks
+            # these instead of sorting every unsolved ticket.
+            models.Index(
+                models.Case(
+                    *[models.When(priority=value, then=models.Value(rank)) for rank, value in enumerate(_PRIORITIES)],
+                    default=models.Value(0),
+                    output_field=models.IntegerField(),
+                ).desc(),
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="ticket_unsolved_priority",
+                condition=Q(status__in=["new", "open", "pending", "on_hold"]),
+            ),
+            models.Index(
+                Least(
+                    *[
+                        Coalesce(column, models.Value(_NO_DEADLINE))
+                        for column in ("first_response_due_at", "next_response_due_at", "resolution_due_at")
+                    ]
+                ),
+                models.F("id"),
+                name="ticket_unsolved_due",
+                condition=Q(status__in=["new", "open", "pending", "on_hold"]),
+            ),
             models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee_status"),
             models.Index(fields=["team", "status", "-updated_at"], name="ticket_team_status"),
             models.Index(fields=["requester", "-updated_at"], name="ticket_requester_updated"),

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Q, QuerySet
 from django.http import Http404
 
 from .models import UNSOLVED_STATUSES, Event, Message, Ticket, TicketStatus
@@ -104,6 +104,39 @@ def ticket_queue_counts(*, user: AbstractBaseUser) -> dict[str, int]:
 TICKET_SEARCH_CONFIG = "english"
 
 
+# Up to this many matches (the planner's estimate, from the statistics PostgreSQL keeps on
+# the full-text index expressions) the search fetches the matching ticket ids first; above
+# it, it walks the list testing each ticket. See ticket_search.
+TICKET_SEARCH_IDS_MAX = 15_000
+
+
+class _ExistsPerRow(Exists):
+    """EXISTS evaluated row by row as the list is walked. PostgreSQL would otherwise cost a
+    "hashed SubPlan" for all rows of the table (it ignores the LIMIT there) and build the whole
+    set of matching messages first; an OFFSET in the subquery rules that rewrite out."""
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        sql, params = super().as_sql(compiler, connection, **extra)
+        if sql.endswith(")"):
+            sql = f"{sql[:-1]} OFFSET 0)"
+        return sql, params
+
+
+def _estimated_rows(queryset: QuerySet) -> int:
+    """The planner's row estimate for a query (EXPLAIN without running it: about 1 ms)."""
+    import json
+
+    from django.db import connections
+
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def ticket_search(*, queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     """Narrow `queryset` to tickets whose subject or any message text matches `query`
     (web-search syntax on PostgreSQL: words, "a phrase", -excluded, or). "#123" or "123"
@@ -121,18 +154,30 @@ def ticket_search(*, queryset: QuerySet[Ticket], query: str) -> QuerySet[Ticket]
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
         search = SearchQuery(query, search_type="websearch", config=TICKET_SEARCH_CONFIG)
-        in_messages = (
-            Message.objects.alias(document=SearchVector("body_text", config=TICKET_SEARCH_CONFIG))
-            .filter(document=search)
-            .values("ticket_id")
+        matching_messages = Message.objects.alias(
+            document=SearchVector("body_text", config=TICKET_SEARCH_CONFIG)
+        ).filter(document=search)
+        matching_subjects = Ticket.objects.alias(document=SearchVector("subject", config=TICKET_SEARCH_CONFIG)).filter(
+            document=search
         )
-        in_subjects = (
-            Ticket.objects.alias(document=SearchVector("subject", config=TICKET_SEARCH_CONFIG))
-            .filter(document=search)
-            .values("pk")
+        if _estimated_rows(matching_messages) + _estimated_rows(matching_subjects) <= TICKET_SEARCH_IDS_MAX:
+            # Few matches (an order number, a rare word): fetch the ids from both GIN indexes
+            # first, so that the list joins them by primary key.
+            matches = matching_subjects.order_by().values("pk").union(matching_messages.order_by().values("ticket_id"))
+            ids = list(matches.values_list("pk", flat=True)[: TICKET_SEARCH_IDS_MAX + 1])
+            if len(ids) <= TICKET_SEARCH_IDS_MAX:
+                return queryset.filter(Q(pk__in=ids) | by_number)
+            # More than estimated (phrases are estimated poorly): the one set of ids, in SQL.
+            return queryset.filter(Q(pk__in=matches) | by_number)
+        # A common word (a fifth of all messages say "refund"): collecting every match through
+        # the GIN index costs seconds at a million tickets. Walk the list in its own order
+        # instead and test each ticket (its subject, then its few messages) until the page is
+        # full: a frequent word fills it after a few hundred tickets.
+        from django.db.models import OuterRef
+
+        return queryset.alias(subject_document=SearchVector("subject", config=TICKET_SEARCH_CONFIG)).filter(
+            Q(subject_document=search) | _ExistsPerRow(matching_messages.filter(ticket_id=OuterRef("pk"))) | by_number
         )
-        # One set of ids from both GIN indexes, so the list is not scanned row by row.
-        return queryset.filter(Q(pk__in=in_subjects.union(in_messages)) | by_number)
     in_messages = Message.objects.filter(body_text__icontains=query).values("ticket_id")
     return queryset.filter(Q(subject__icontains=query) | Q(pk__in=in_messages) | by_number)
 
@@ -208,6 +253,15 @@ def ticket_workspace_counts(*, user: AbstractBaseUser, views: Any = ()) -> dict[
     """The number of tickets in each view but "all", and in each saved view (keyed
     "view:<id>"), in one query."""
     visible = Ticket.objects.filter(ticket_visibility_q(user))
+    if not views:
+        # Every view counted here holds unsolved or recently solved tickets only: read those
+        # (through their indexes) rather than every ticket ever.
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        since = timezone.now() - timedelta(days=RECENTLY_SOLVED_DAYS)
+        visible = visible.filter(Q(status__in=UNSOLVED_STATUSES) | Q(solved_at__gte=since))
     counts: dict[str, Any] = {
         queue: Count("pk", filter=ticket_queue_q(user=user, queue=queue)) for queue in TICKET_QUEUES if queue != "all"
     }
@@ -226,7 +280,13 @@ def ticket_view_queryset(*, user: AbstractBaseUser, params: Mapping[str, Any]) -
     if queue not in TICKET_QUEUES:
         queue = "unsolved"
     filterset = TicketFilterSet(data=params, queryset=ticket_queue(user=user, queue=queue))
-    return ticket_search(queryset=filterset.qs, query=params.get("q") or ""), filterset
+    tickets = filterset.qs.all()
+    # The multiple-choice filters ask for DISTINCT by default. Every filter here is on a column
+    # of the ticket or its one tag of a name, so no ticket comes twice, and a DISTINCT over all
+    # columns keeps PostgreSQL from walking an index in list order: it would sort every match
+    # (a second at a million tickets for one channel).
+    tickets.query.distinct = False
+    return ticket_search(queryset=tickets, query=params.get("q") or ""), filterset
 
 
 def saved_view_params(view: Any) -> Any:
