@@ -83,12 +83,14 @@ INSTALLED_APPS = [
     "channels_inbox.voice.apps.VoiceConfig",
     "channels_inbox.bots.apps.BotsConfig",
     "channels_inbox.meta.apps.MetaConfig",
+    "channels_inbox.chat.apps.ChatConfig",
     "portal",
     "kb",
     "metrics",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "accounts",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.AccountSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Database/Redis unreachable: 503 + Retry-After instead of a 500 (helpdesk/outage.py).
+    "helpdesk.outage.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -168,11 +172,25 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "helpdesk")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# A worker's claim on an outbound message it is sending; after it, the message may be sent again
+# by the task the broker brings back (its worker died). Keep it above the slowest provider call.
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 120)
 # How often a worker looks for tasks a crashed worker took but never acknowledged (kombu's
 # defaults: a sweep every 10 s, scanning Redis on every 10th sweep).
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int("CELERY_UNACKED_RESTORE_SECONDS", 10)
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10)
 CELERY_RESULT_EXPIRES = 3600
+# While Redis is down, queueing a task gives up after this many reconnection tries (about half a
+# second each) so the request answers 503 + Retry-After quickly; Celery's default waits ~20 s,
+# longer than providers wait for a webhook answer (helpdesk/outage.py).
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {
+        "max_retries": env_int("CELERY_REDIS_RETRIES", 2),
+        "interval_start": 0,
+        "interval_step": 0.5,
+        "interval_max": 0.5,
+    }
+}
 HELPDESK_IMAP_POLL_SECONDS = env_int("HELPDESK_IMAP_POLL_SECONDS", 60)
 # Time-based automations (tickets.automation): how often the sweep runs.
 AUTOMATION_SWEEP_SECONDS = env_int("AUTOMATION_SWEEP_SECONDS", 3600)
@@ -207,6 +225,15 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": __import__("metrics.schedules").schedules.LocalCrontab(minute=0, hour=7, day_of_week=1),
     },
 }
+# Recovery after a Redis restart (ops/recovery.py): payloads and replies stored but whose task
+# was lost are queued again once they waited RECOVERY_STALLED_SECONDS; checked every RECOVERY_SWEEP_SECONDS.
+RECOVERY_STALLED_SECONDS = env_int("RECOVERY_STALLED_SECONDS", 300)
+RECOVERY_SWEEP_SECONDS = env_int("RECOVERY_SWEEP_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["ops-stalled-requeue"] = {
+    "task": "ops.stalled_requeue",
+    "schedule": float(RECOVERY_SWEEP_SECONDS),
+    "options": {"expires": max(1, RECOVERY_SWEEP_SECONDS - 5)},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth ------------------------------------------------------------------------------------
@@ -238,6 +265,8 @@ STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Where `manage.py backup` (scripts/backup.sh) writes backups unless told (README, "Backup and restore").
+BACKUP_DIR = env("BACKUP_DIR", str(BASE_DIR / "var" / "backups"))
 # Serve /static/ from the ASGI app itself (fine for one machine; put a proxy in front at scale).
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
@@ -276,6 +305,8 @@ OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Help desk")
 # SSRF guard (helpdesk/netguard.py): networks/hosts the help desk may fetch from although they are
 # loopback or private, comma-separated (10.0.0.0/8, crm.internal). Provider base URLs are allowed.
 NETGUARD_ALLOW = env_list("NETGUARD_ALLOW")
+# Retry-After (seconds) of the 503 answered while the database or Redis is unreachable.
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 30)
 
 # --- Email (outbound) ------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -390,9 +421,24 @@ PORTAL_RATE_LIMIT_PER_IP = env_int("PORTAL_RATE_LIMIT_PER_IP", 5)  # submissions
 PORTAL_RATE_LIMIT_PER_ADDRESS = env_int("PORTAL_RATE_LIMIT_PER_ADDRESS", 3)
 PORTAL_MAX_ATTACHMENT_BYTES = env_int("PORTAL_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024)
 PORTAL_MAX_ATTACHMENTS = env_int("PORTAL_MAX_ATTACHMENTS", 5)
+# Knowledge base (kb): article files, suggestions, automatic answers, content health.
+KB_MAX_ATTACHMENT_BYTES = env_int("KB_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024)
+KB_SUGGEST_MIN_SCORE = float(env("KB_SUGGEST_MIN_SCORE", "0.5"))
+KB_DEFLECTION_WINDOW_MINUTES = env_int("KB_DEFLECTION_WINDOW_MINUTES", 30)
+KB_AUTO_ANSWER = env_bool("KB_AUTO_ANSWER", False)
+KB_AUTO_ANSWER_MIN_SCORE = float(env("KB_AUTO_ANSWER_MIN_SCORE", "0.8"))
+KB_STALE_DAYS = env_int("KB_STALE_DAYS", 180)
+KB_UNHELPFUL_MIN_VOTES = env_int("KB_UNHELPFUL_MIN_VOTES", 5)
+KB_UNHELPFUL_RATIO = float(env("KB_UNHELPFUL_RATIO", "0.5"))
+KB_GAP_DAYS = env_int("KB_GAP_DAYS", 30)
+KB_GAP_MIN_COUNT = env_int("KB_GAP_MIN_COUNT", 3)
 PORTAL_MAGIC_LINK_MAX_AGE = env_int("PORTAL_MAGIC_LINK_MAX_AGE", 15 * 60)
 # Origins allowed to frame /support/embed/ (CSP frame-ancestors); empty: none.
 PORTAL_EMBED_ALLOWED_ORIGINS = env_list("PORTAL_EMBED_ALLOWED_ORIGINS")
+# Days after solving that the requester may rate (and re-rate) a request in the portal.
+PORTAL_RATING_DAYS = env_int("PORTAL_RATING_DAYS", 14)
+# Seconds the read-only link to the request in the web form's confirmation email works.
+PORTAL_TICKET_LINK_MAX_AGE = env_int("PORTAL_TICKET_LINK_MAX_AGE", 30 * 24 * 3600)
 
 # Meta (WhatsApp Cloud API, Messenger, Instagram). With no app secret every webhook is refused;
 # tokens never appear in logs or stored fields.
@@ -414,9 +460,27 @@ METRICS_SURVEY_DELAY_MINUTES = env_int("METRICS_SURVEY_DELAY_MINUTES", 60)
 METRICS_SURVEY_SAMPLE_PERCENT = env_int("METRICS_SURVEY_SAMPLE_PERCENT", 100)
 METRICS_SURVEY_REPLY_DAYS = env_int("METRICS_SURVEY_REPLY_DAYS", 7)
 METRICS_ROLLUP_MINUTES = env_int("METRICS_ROLLUP_MINUTES", 10)
+# Dashboard medians are exact up to this many tickets in the range, else over a sample of days.
+METRICS_MEDIAN_SAMPLE_ROWS = env_int("METRICS_MEDIAN_SAMPLE_ROWS", 20000)
 # Weekly KPI report email (beat, Mondays 07:00 in TIME_ZONE) to managers and admins, plus these addresses.
 METRICS_WEEKLY_REPORT = env_bool("METRICS_WEEKLY_REPORT", True)
 METRICS_WEEKLY_REPORT_RECIPIENTS = env_list("METRICS_WEEKLY_REPORT_RECIPIENTS")
+
+# Live chat (channels_inbox.chat; README, "Live chat"): chats an agent takes at once, visitor
+# messages a minute, longest message, largest shared file, pre-chat form, the bot, the business
+# calendar (by name; empty: always open), origins that may embed the widget, solving on end,
+# how long a visitor is remembered, and the video meeting link ({token} is replaced).
+CHAT_MAX_CHATS_PER_AGENT = env_int("CHAT_MAX_CHATS_PER_AGENT", 3)
+CHAT_VISITOR_MESSAGES_PER_MINUTE = env_int("CHAT_VISITOR_MESSAGES_PER_MINUTE", 20)
+CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 5000)
+CHAT_MAX_ATTACHMENT_BYTES = env_int("CHAT_MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024)
+CHAT_PRECHAT_FORM = env_bool("CHAT_PRECHAT_FORM", True)
+CHAT_BOT_ENABLED = env_bool("CHAT_BOT_ENABLED", True)
+CHAT_BUSINESS_CALENDAR = env("CHAT_BUSINESS_CALENDAR", "")
+CHAT_ALLOWED_ORIGINS = env_list("CHAT_ALLOWED_ORIGINS", "*")
+CHAT_SOLVE_ON_END = env_bool("CHAT_SOLVE_ON_END", True)
+CHAT_TOKEN_MAX_AGE_DAYS = env_int("CHAT_TOKEN_MAX_AGE_DAYS", 365)
+VIDEO_MEETING_URL_TEMPLATE = env("VIDEO_MEETING_URL_TEMPLATE", "https://meet.jit.si/helpdesk-{token}")
 
 # Outbound webhooks: timeout, tries, backoff, and when to turn a failing subscription off.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
@@ -456,15 +520,23 @@ REDIS_SENTINELS = env("REDIS_SENTINELS", "")
 if REDIS_SENTINELS:
     from helpdesk.scaling import parse_sentinels, redis_sentinel_settings
 
-    globals().update(
-        redis_sentinel_settings(
-            sentinels=parse_sentinels(REDIS_SENTINELS),
-            master=env("REDIS_SENTINEL_MASTER", "mymaster"),
-            db=env_int("REDIS_SENTINEL_DB", 0),
-            password=env("REDIS_PASSWORD", ""),
-            channel_prefix=env("CHANNEL_LAYER_PREFIX", "helpdesk"),
-        )
+    _sentinel = redis_sentinel_settings(
+        sentinels=parse_sentinels(REDIS_SENTINELS),
+        master=env("REDIS_SENTINEL_MASTER", "mymaster"),
+        db=env_int("REDIS_SENTINEL_DB", 0),
+        password=env("REDIS_PASSWORD", ""),
+        channel_prefix=env("CHANNEL_LAYER_PREFIX", "helpdesk"),
     )
+    # Keep the visibility timeout, unacked-restore and retry options: Sentinel adds to them.
+    _sentinel["CELERY_BROKER_TRANSPORT_OPTIONS"] = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        **_sentinel["CELERY_BROKER_TRANSPORT_OPTIONS"],
+    }
+    _sentinel["CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS"] = {
+        **CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
+        **_sentinel["CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS"],
+    }
+    globals().update(_sentinel)
     CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # Stored files (attachments, KB images) on S3-compatible storage instead of MEDIA_ROOT.

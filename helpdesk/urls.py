@@ -29,6 +29,7 @@ urlpatterns = [
     path("inbound/", include("channels_inbox.urls")),
     path("voice/", include("channels_inbox.voice.agent_urls")),
     path("agent/whatsapp/", include("channels_inbox.meta.agent_urls")),
+    path("chat/", include("channels_inbox.chat.urls")),
     path("api/v1/webhooks/", include("webhooks.urls")),  # before the API's own routes
     path("api/v1/", include("tickets.api.urls")),
     path("api/", include("tickets.api.docs_urls")),  # api/schema/ and api/docs/
@@ -36,6 +37,9 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# A database or Redis outage raised outside a view answers 503 + Retry-After (helpdesk/outage.py).
+handler500 = "helpdesk.outage.server_error"
 
 admin.site.site_header = _("Help desk administration")
 admin.site.site_title = _("Help desk admin")
