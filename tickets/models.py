@@ -363,6 +363,12 @@ class Ticket(models.Model):
                 condition=Q(status__in=["new", "open", "pending", "on_hold"]),
             ),
             models.Index(fields=["solved_at"], name="ticket_solved_at", condition=Q(solved_at__isnull=False)),
+            # The dashboard's backlog: unsolved, unmerged tickets by creation time.
+            models.Index(
+                fields=["created_at"],
+                name="ticket_backlog_created",
+                condition=Q(status__in=["new", "open", "pending", "on_hold"], merged_into__isnull=True),
+            ),
             # The unsolved list sorted by priority and by SLA due time: the same expressions as
             # tickets.selectors.ticket_priority_rank() and ticket_due_at(), so the planner walks
             # these instead of sorting every unsolved ticket.

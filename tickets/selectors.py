@@ -266,12 +266,14 @@ def ticket_workspace_counts(*, user: AbstractBaseUser, views: Any = ()) -> dict[
         queue: Count("pk", filter=ticket_queue_q(user=user, queue=queue)) for queue in TICKET_QUEUES if queue != "all"
     }
     for view in views:
-        tickets = ticket_view_queryset(user=user, params=saved_view_params(view))[0]
+        tickets = ticket_view_queryset(user=user, params=saved_view_params(view), plan_tags=False)[0]
         counts[f"view:{view.pk}"] = Count("pk", filter=Q(pk__in=tickets.values("pk")))
     return visible.aggregate(**counts)
 
 
-def ticket_view_queryset(*, user: AbstractBaseUser, params: Mapping[str, Any]) -> tuple[QuerySet[Ticket], Any]:
+def ticket_view_queryset(
+    *, user: AbstractBaseUser, params: Mapping[str, Any], plan_tags: bool = True
+) -> tuple[QuerySet[Ticket], Any]:
     """The tickets a list with these parameters shows (queue, FilterSet filters, search words),
     unsorted, and the FilterSet (for its errors). Used by the list and by saved views' counts."""
     from .api.filters import TicketFilterSet
@@ -280,6 +282,8 @@ def ticket_view_queryset(*, user: AbstractBaseUser, params: Mapping[str, Any]) -
     if queue not in TICKET_QUEUES:
         queue = "unsolved"
     filterset = TicketFilterSet(data=params, queryset=ticket_queue(user=user, queue=queue))
+    # Counting (not listing a page) has no use for the tag filter's plan and its extra query.
+    filterset.plan_tag_filter = plan_tags
     tickets = filterset.qs.all()
     # The multiple-choice filters ask for DISTINCT by default. Every filter here is on a column
     # of the ticket or its one tag of a name, so no ticket comes twice, and a DISTINCT over all

@@ -83,3 +83,16 @@ def test_counts_without_saved_views_still_count_recently_solved_and_not_older(wo
     counts = ticket_workspace_counts(user=world["alice"])
     assert counts["recently_solved"] == 1
     assert counts["unsolved"] == 3  # alice's team's two, the team-less one; not the solved ones
+
+
+@pytest.mark.parametrize("queue", ["all", "unsolved"])
+def test_a_common_tag_is_checked_ticket_by_ticket_and_lists_the_same_tickets(world, monkeypatch, queue):  # noqa: F811
+    """A tag on many tickets is filtered with EXISTS (the list walks its index and stops at the
+    page); a rare one by joining its few tickets. Both list the same tickets, never other teams'."""
+    rare = listed(_list(world, tag="vip", queue=queue))
+    assert rare == [world["t"]["urgent_sms"].number]  # tech_urgent is in a team alice cannot see
+    monkeypatch.setattr("tickets.api.filters.COMMON_TAG_TICKETS", 1)  # as if "vip" were on many tickets
+    with CaptureQueriesContext(connection) as queries:
+        common = listed(_list(world, tag="VIP", queue=queue))
+    assert common == rare
+    assert any("EXISTS" in q["sql"] and "tickets_ticket_tags" in q["sql"] for q in queries.captured_queries)

