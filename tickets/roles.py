@@ -61,6 +61,17 @@ _MANAGEMENT = [
     ],
     "tickets.view_slaclock",
     "tickets.view_slaledgerentry",
+    # Knowledge base: managers own the help centre's content (articles, their translations,
+    # versions and files, categories, sections, tags) in the admin.
+    *[
+        f"kb.{action}_{model}"
+        for model in ("category", "section", "kbtag", "article", "articletranslation", "articleattachment")
+        for action in ("view", "add", "change", "delete")
+    ],
+    "kb.view_articleversion",
+    "kb.view_articlefeedback",
+    # Customer portal: which organizations' members see their colleagues' requests.
+    *[f"portal.{action}_organizationportalaccess" for action in ("view", "add", "change", "delete")],
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -107,11 +118,21 @@ def role_group_name(role: str) -> str:
     return ROLE_GROUP_NAMES[role]
 
 
+# Apps whose permissions the roles hand out.
+ROLE_APPS = ("tickets", "kb", "portal")
+
+
 def role_groups_sync() -> None:
     """Create the four role groups and give each exactly its role's permissions."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    # post_migrate runs app by app; make sure the other apps' permissions exist already.
+    for label in ROLE_APPS:
+        create_permissions(apps.get_app_config(label), verbosity=0)
     wanted = {code for codes in ROLE_PERMISSIONS.values() for code in codes}
     by_code: dict[str, Permission] = {}
-    for perm in Permission.objects.filter(content_type__app_label="tickets").select_related("content_type"):
+    for perm in Permission.objects.filter(content_type__app_label__in=ROLE_APPS).select_related("content_type"):
         by_code[f"{perm.content_type.app_label}.{perm.codename}"] = perm
     missing = wanted - set(by_code)
     if missing:  # pragma: no cover - only when a permission is renamed without updating roles

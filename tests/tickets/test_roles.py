@@ -54,3 +54,20 @@ def test_an_unknown_role_is_refused():
 
     with pytest.raises(ValidationError, match="Unknown role"):
         agent_set_role(user=make_agent("c"), role="overlord", actor=Actor.system())
+
+
+def test_managers_edit_the_knowledge_base_and_portal_access_in_the_admin_agents_do_not(client):
+    from django.urls import reverse
+
+    manager = make_agent("kbm", role="manager")
+    agent = make_agent("kba", role="agent")
+    for perm in ("kb.change_article", "kb.add_article", "kb.delete_category", "portal.change_organizationportalaccess"):
+        assert manager.has_perm(perm), perm
+        assert not agent.has_perm(perm), perm
+
+    assert client.login(username="kbm", password="pw-for-tests-1")
+    assert client.get(reverse("admin:kb_article_changelist")).status_code == 200
+    assert client.get(reverse("admin:kb_article_add")).status_code == 200
+    assert client.get(reverse("admin:portal_organizationportalaccess_changelist")).status_code == 200
+    # Agents and managers do not get the admin's user or token screens.
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403

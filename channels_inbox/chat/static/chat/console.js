@@ -30,20 +30,7 @@
     el.textContent = text || "";
     el.hidden = !text;
   }
-  function fillText(node, text) {
-    String(text || "")
-      .split(/(https?:\/\/[^\s<>"]+)/g)
-      .forEach(function (part, i) {
-        if (i % 2 === 1) {
-          var a = document.createElement("a");
-          a.href = part;
-          a.textContent = part;
-          a.target = "_blank";
-          a.rel = "noopener noreferrer";
-          node.appendChild(a);
-        } else if (part) node.appendChild(document.createTextNode(part));
-      });
-  }
+  var insertInOrder = window.HelpdeskChatMessages.insertInOrder;
 
   function item(summary, button, onClick) {
     var li = document.createElement("li");
@@ -113,36 +100,11 @@
     if (current) updateTools();
   }
 
-  // Messages in the order they were stored, whatever order their pushes arrive in.
-  function insertInOrder(list, li, id) {
-    var later = null;
-    list.querySelectorAll("[data-message]").forEach(function (other) {
-      if (!later && Number(other.getAttribute("data-message")) > id) later = other;
-    });
-    list.insertBefore(li, later);
-    li.scrollIntoView({ block: "end" });
-  }
-
   function addMessage(m) {
     if (shown[m.id]) return;
     shown[m.id] = true;
-    var li = document.createElement("li");
-    li.className = "cc-msg cc-" + m.author;
-    li.setAttribute("data-message", m.id);
-    var who = document.createElement("span");
-    who.className = "cc-who";
-    who.textContent = m.author === "visitor" ? current.visitor : m.name || words[m.author] || "";
-    li.appendChild(who);
-    var p = document.createElement("p");
-    fillText(p, m.text);
-    li.appendChild(p);
-    (m.files || []).forEach(function (f) {
-      var a = document.createElement("a");
-      a.href = f.url;
-      a.textContent = f.name;
-      a.className = "cc-filelink";
-      li.appendChild(a);
-    });
+    var who = m.author === "visitor" ? current.visitor : m.name || words[m.author] || "";
+    var li = window.HelpdeskChatMessages.render(m, "cc", who, false);
     insertInOrder($("[data-chat-log]"), li, m.id);
     if (m.author === "visitor") {
       $("[data-chat-typing]").hidden = true;

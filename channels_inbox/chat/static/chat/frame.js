@@ -43,55 +43,13 @@
     errorLine.hidden = !text;
   }
 
-  // Text with http(s) links made clickable; nothing of it is ever parsed as HTML.
-  function fillText(node, text) {
-    var parts = String(text || "").split(/(https?:\/\/[^\s<>"]+)/g);
-    parts.forEach(function (part, i) {
-      if (i % 2 === 1) {
-        var a = document.createElement("a");
-        a.href = part;
-        a.textContent = part;
-        a.target = "_blank";
-        a.rel = "noopener noreferrer";
-        node.appendChild(a);
-      } else if (part) {
-        node.appendChild(document.createTextNode(part));
-      }
-    });
-  }
-
-  // Messages in the order they were stored, whatever order their pushes arrive in.
-  function insertInOrder(list, li, id) {
-    var later = null;
-    list.querySelectorAll("[data-message]").forEach(function (other) {
-      if (!later && Number(other.getAttribute("data-message")) > id) later = other;
-    });
-    list.insertBefore(li, later);
-    li.scrollIntoView({ block: "end" });
-  }
+  var insertInOrder = window.HelpdeskChatMessages.insertInOrder;
 
   function addMessage(m) {
     if (seen[m.id]) return;
     seen[m.id] = true;
-    var li = document.createElement("li");
-    li.className = "chat-msg chat-" + m.author;
-    li.setAttribute("data-message", m.id);
-    var who = document.createElement("span");
-    who.className = "chat-who";
-    who.textContent = m.author === "visitor" ? words.you : m.name || words[m.author] || "";
-    li.appendChild(who);
-    var body = document.createElement("p");
-    fillText(body, m.text);
-    li.appendChild(body);
-    (m.files || []).forEach(function (f) {
-      var a = document.createElement("a");
-      a.href = f.url;
-      a.textContent = f.name;
-      a.target = "_blank";
-      a.rel = "noopener";
-      a.className = "chat-filelink";
-      li.appendChild(a);
-    });
+    var who = m.author === "visitor" ? words.you : m.name || words[m.author] || "";
+    var li = window.HelpdeskChatMessages.render(m, "chat", who, true);
     insertInOrder(log, li, m.id);
     if (m.author !== "visitor") {
       typingLine.hidden = true;
