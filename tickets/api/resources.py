@@ -469,7 +469,7 @@ ARTICLE_EXAMPLES = [
     ),
     create=extend_schema(
         summary="Create an article",
-        description="Needs the knowledge base admin's permission (`kb.add_article`).",
+        description="Needs `kb.add_article` (managers and admins).",
         request=ArticleCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: ArticleSerializer, **ERRORS},
