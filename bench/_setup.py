@@ -25,3 +25,7 @@ def django_setup() -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    # As the web entry points do (helpdesk/asgi.py, wsgi.py).
+    from helpdesk.runtime import gc_freeze_startup
+
+    gc_freeze_startup()

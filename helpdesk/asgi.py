@@ -25,3 +25,7 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+from .runtime import gc_freeze_startup  # noqa: E402
+
+gc_freeze_startup()

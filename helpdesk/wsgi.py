@@ -4,3 +4,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 application = get_wsgi_application()
+
+from .runtime import gc_freeze_startup  # noqa: E402
+
+gc_freeze_startup()
