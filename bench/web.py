@@ -100,6 +100,125 @@ def _search_words(rng: random.Random) -> list[str]:
     ]
 
 
+# The kind of each query of _search_words(), for the per-kind figures.
+SEARCH_KINDS = {
+    "refund": "common word",
+    "password": "common word",
+    "invoice": "common word",
+    "printer": "word",
+    "delivery parcel": "two words",
+    '"charged twice"': "quoted phrase",
+    "warranty -battery": "negation",
+    "zyxwvutsq": "no match",
+}
+# Views, sorts and filters a search is combined with (search_with_list).
+SEARCH_LIST_PARAMS = [
+    {"queue": "all"},
+    {"queue": "unsolved"},
+    {"queue": "mine"},
+    {"queue": "pending"},
+    {"queue": "recently_solved"},
+    {"queue": "all", "sort": "-created"},
+    {"queue": "all", "sort": "-priority"},
+    {"queue": "all", "sort": "number"},
+    {"queue": "unsolved", "sort": "due"},
+    {"queue": "all", "channel": "whatsapp"},
+    {"queue": "all", "status": "closed", "priority": "urgent"},
+    {"queue": "unsolved", "tag": "billing"},
+]
+
+
+def _search_kind(word: str) -> str:
+    if word in SEARCH_KINDS:
+        return SEARCH_KINDS[word]
+    return "ticket number" if word.startswith("#") else "order number"
+
+
+def _search_section(
+    *, clients: dict[str, Any], rng: random.Random, requests: int, teams: list[int], results: dict[str, Any], say: Any
+) -> None:
+    """The search mix (each query in turn over all / unsolved tickets, both agents), then the
+    same queries combined with views, sorts and filters (and a next page now and then), with
+    p50/p95 per kind of query."""
+    words = _search_words(rng)
+    samples = []
+    per_word: dict[str, list[float]] = {w: [] for w in words}
+    for i in range(requests):
+        client = clients["admin" if i % 2 == 0 else "agent"]
+        word = words[i % len(words)]
+        params = {"q": word, "queue": "all" if i % 3 else "unsolved"}
+        took, _response = _timed(client, "/agent/", params)
+        samples.append(took)
+        per_word[word].append(took)
+    results["search"] = percentiles(samples) | _breakdown()
+    results["search_by_query"] = {w: percentiles(v)["p50"] for w, v in per_word.items()}
+    per_kind: dict[str, list[float]] = {}
+    for word, values in per_word.items():
+        if values:
+            per_kind.setdefault(_search_kind(word), []).extend(values)
+    results["search_by_kind"] = {k: percentiles(v) for k, v in per_kind.items()}
+    say(f"search               {results['search']}")
+    say(f"search p50 by query  {results['search_by_query']}")
+    for kind, figures in results["search_by_kind"].items():
+        say(f"  {kind:18} p50 {figures['p50']:8.1f}  p95 {figures['p95']:8.1f}  max {figures.get('max', 0):8.1f} ms")
+
+    samples = []
+    per_kind = {}
+    for i in range(requests):
+        client = clients["admin" if i % 2 == 0 else "agent"]
+        word = words[i % len(words)]
+        params = dict(rng.choice(SEARCH_LIST_PARAMS), q=word)
+        if rng.random() < 0.2 and teams:
+            params["team"] = rng.choice(teams)
+        took, response = _timed(client, "/agent/", params)
+        samples.append(took)
+        per_kind.setdefault(_search_kind(word), []).append(took)
+        next_query = response.context["next_query"] if response.context else ""
+        if next_query and i % 4 == 0:
+            took, _response = _timed(client, f"/agent/?{next_query}")
+            samples.append(took)
+            per_kind[_search_kind(word)].append(took)
+    results["search_with_list"] = percentiles(samples) | _breakdown()
+    results["search_with_list_by_kind"] = {k: percentiles(v) for k, v in per_kind.items()}
+    say(f"search + views/sorts {results['search_with_list']}")
+    for kind, figures in results["search_with_list_by_kind"].items():
+        say(f"  {kind:18} p50 {figures['p50']:8.1f}  p95 {figures['p95']:8.1f}  max {figures.get('max', 0):8.1f} ms")
+
+
+def run_search(*, requests: int = 200, seed: int = 7, quiet: bool = False) -> dict[str, Any]:
+    """The search part of run() alone (`--only-search`)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from tickets.models import Team
+
+    try:
+        setup_test_environment()
+    except RuntimeError:
+        pass
+    rng = random.Random(seed)
+    admin, agent = _agents()
+    clients = {}
+    for name, user in (("admin", admin), ("agent", agent)):
+        client = Client()
+        client.force_login(user)
+        client.get("/agent/")  # warm (counts cached)
+        clients[name] = client
+    _breakdown()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'tickets_ticket'::regclass")
+        results: dict[str, Any] = {"tickets": int(cursor.fetchone()[0]), "requests": requests}
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(text, flush=True)
+
+    teams = list(Team.objects.values_list("pk", flat=True))
+    _search_section(clients=clients, rng=rng, requests=requests, teams=teams, results=results, say=say)
+    return results
+
+
 def run(*, requests: int = 200, seed: int = 7, quiet: bool = False, dashboard: bool = True) -> dict[str, Any]:
     from django.core.cache import cache
     from django.db import connection
@@ -175,20 +294,7 @@ def run(*, requests: int = 200, seed: int = 7, quiet: bool = False, dashboard: b
     say(f"ticket list, page 2+ {results['list_next_pages']}")
 
     # --- search ------------------------------------------------------------------------------
-    words = _search_words(rng)
-    samples = []
-    per_word: dict[str, list[float]] = {w: [] for w in words}
-    for i in range(requests):
-        client = clients["admin" if i % 2 == 0 else "agent"]
-        word = words[i % len(words)]
-        params = {"q": word, "queue": "all" if i % 3 else "unsolved"}
-        took, _response = _timed(client, "/agent/", params)
-        samples.append(took)
-        per_word[word].append(took)
-    results["search"] = percentiles(samples) | _breakdown()
-    results["search_by_query"] = {w: percentiles(v)["p50"] for w, v in per_word.items()}
-    say(f"search               {results['search']}")
-    say(f"search p50 by query  {results['search_by_query']}")
+    _search_section(clients=clients, rng=rng, requests=requests, teams=teams, results=results, say=say)
 
     # --- the ticket page ---------------------------------------------------------------------
     first, last = (
@@ -240,12 +346,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="requests per scenario")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-dashboard", action="store_true")
+    parser.add_argument("--only-search", action="store_true", help="the search scenarios only")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
     args = parser.parse_args()
     from _setup import django_setup
 
     django_setup()
-    results = run(requests=args.requests, seed=args.seed, quiet=args.json, dashboard=not args.no_dashboard)
+    if args.only_search:
+        results = run_search(requests=args.requests, seed=args.seed, quiet=args.json)
+    else:
+        results = run(requests=args.requests, seed=args.seed, quiet=args.json, dashboard=not args.no_dashboard)
     if args.json:
         print(json.dumps(results))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce, Least
@@ -394,6 +396,48 @@ class Ticket(models.Model):
                 name="ticket_unsolved_due",
                 condition=Q(status__in=["new", "open", "pending", "on_hold"]),
             ),
+            # The same sorts over every ticket ("All tickets", filtered views): by creation time,
+            # priority and SLA due time, each ending in the id the keyset order needs
+            # (migration 0011; number sorts on its unique index).
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_id"),
+            models.Index(
+                models.Case(
+                    *[models.When(priority=value, then=models.Value(rank)) for rank, value in enumerate(_PRIORITIES)],
+                    default=models.Value(0),
+                    output_field=models.IntegerField(),
+                ).desc(),
+                models.F("updated_at").desc(),
+                models.F("id").desc(),
+                name="ticket_priority_all",
+            ),
+            models.Index(
+                Least(
+                    *[
+                        Coalesce(column, models.Value(_NO_DEADLINE))
+                        for column in ("first_response_due_at", "next_response_due_at", "resolution_due_at")
+                    ]
+                ),
+                models.F("id"),
+                name="ticket_due_all",
+            ),
+            # The sidebar's view counts read only these (index-only scans; migration 0011).
+            models.Index(
+                fields=[
+                    "status",
+                    "team",
+                    "assignee",
+                    "first_response_due_at",
+                    "next_response_due_at",
+                    "resolution_due_at",
+                ],
+                name="ticket_unsolved_counts",
+                condition=Q(status__in=["new", "open", "pending", "on_hold"]),
+            ),
+            models.Index(
+                fields=["solved_at", "status", "team", "assignee"],
+                name="ticket_solved_counts",
+                condition=Q(solved_at__isnull=False),
+            ),
             models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee_status"),
             models.Index(fields=["team", "status", "-updated_at"], name="ticket_team_status"),
             models.Index(fields=["requester", "-updated_at"], name="ticket_requester_updated"),
@@ -570,6 +614,37 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.channel} message on #{self.ticket.number}"
+
+
+class TicketSearchDocument(models.Model):
+    """The words of a ticket for the agent's search: one stored full-text vector of its subject
+    and every message text (internal notes included), GIN-indexed, with a copy of the ticket's
+    team and assignee. Written only by PostgreSQL triggers (tickets migration 0010), whatever
+    changes a ticket or its messages; the application never saves it. A table of its own keeps
+    ticket rows narrow. Empty on SQLite, where the search matches substrings."""
+
+    ticket = models.OneToOneField(Ticket, primary_key=True, on_delete=models.CASCADE, related_name="search_document")
+    document = SearchVectorField(null=True, editable=False)
+    # Copies of the ticket's, for ticket_visibility_q inside this table (see ticket_search).
+    team = models.ForeignKey(
+        Team, null=True, editable=False, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("ticket search document")
+        verbose_name_plural = _("ticket search documents")
+        indexes = [GinIndex(fields=["document"], name="ticket_search_document")]
+
+    def __str__(self) -> str:
+        return f"Search document of ticket {self.ticket_id}"
 
 
 def attachment_upload_to(instance: Attachment, filename: str) -> str:

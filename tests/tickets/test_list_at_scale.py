@@ -53,12 +53,14 @@ def test_the_walk_respects_visibility_numbers_and_filters(texts, monkeypatch):
 
 
 def test_a_common_word_is_checked_ticket_by_ticket_not_collected_first(texts, monkeypatch):
-    """The walk's EXISTS must not be turned into a hashed set of every matching message
+    """The walk's EXISTS must not be turned into a hashed set of every matching document
     (seconds at a million tickets): the OFFSET that prevents it is in the SQL."""
     monkeypatch.setattr("tickets.selectors.TICKET_SEARCH_IDS_MAX", 0)
     with CaptureQueriesContext(connection) as ctx:
         listed(_list(texts, q="parcel"))
-    list_sql = [q["sql"] for q in ctx.captured_queries if "EXISTS(" in q["sql"] and "tickets_message" in q["sql"]]
+    list_sql = [
+        q["sql"] for q in ctx.captured_queries if "EXISTS(" in q["sql"] and "tickets_ticketsearchdocument" in q["sql"]
+    ]
     assert list_sql and all("OFFSET 0)" in sql for sql in list_sql)
 
 

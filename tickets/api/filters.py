@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -30,6 +32,18 @@ STATUS_CHOICES = [*TicketStatus.choices, ("unsolved", "Unsolved (new, open, pend
 
 # Tickets carrying a tag above which the tag filter checks each listed ticket (see filter_tag).
 COMMON_TAG_TICKETS = 20000
+
+
+class _ExistsForEachRow(Exists):
+    """EXISTS that PostgreSQL evaluates for each row as the list walks its index. Without the
+    OFFSET it may turn the EXISTS into a semi-join and collect every ticket of the tag first
+    (at a million tickets: 175,000 rows hashed and joined, 1-2 s, for one page of 50)."""
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        sql, params = super().as_sql(compiler, connection, **extra)
+        if sql.endswith(")"):
+            sql = f"{sql[:-1]} OFFSET 0)"
+        return sql, params
 
 
 class TicketFilterSet(django_filters.FilterSet):
@@ -82,7 +96,7 @@ class TicketFilterSet(django_filters.FilterSet):
         tagged = Ticket.tags.through.objects.filter(tag__name=value.strip().lower())
         if not self.plan_tag_filter or tagged[:COMMON_TAG_TICKETS].count() < COMMON_TAG_TICKETS:
             return queryset.filter(tags__name=value.strip().lower())
-        return queryset.filter(Exists(tagged.filter(ticket_id=OuterRef("pk"))))
+        return queryset.filter(_ExistsForEachRow(tagged.filter(ticket_id=OuterRef("pk"))))
 
 
 class CustomerFilterSet(django_filters.FilterSet):

@@ -20,6 +20,7 @@ from ..selectors import (
     saved_view_list_for,
     ticket_due_at,
     ticket_due_value,
+    ticket_list_rows,
     ticket_priority_rank,
     ticket_view_queryset,
     ticket_workspace_counts_cached,
@@ -37,7 +38,9 @@ PAGE_SIZE = 50
 DEFAULT_QUEUE = "unsolved"
 DEFAULT_SORT = "-updated"
 
-# sort key -> the columns it orders by (the id last, to make the order total).
+# sort key -> the columns it orders by (the id last, to make the order total; numbers are
+# unique already, so the number sort walks the unique index alone). Each order has an index
+# over all tickets and one over unsolved ones (tickets migrations 0007, 0008, 0011).
 _SORT_KEYS = {
     "updated": [Key("updated_at", False, "datetime")],
     "created": [Key("created_at", False, "datetime")],
@@ -54,6 +57,8 @@ _LIST_PARAMS = ("queue", "q", "sort", "after", "before", "page", "view")
 def _sort_keys(sort: str) -> list[Key]:
     descending = sort.startswith("-")
     keys = [Key(k.name, descending, k.kind) for k in _SORT_KEYS[sort.lstrip("-")]]
+    if sort.lstrip("-") == "number":
+        return keys
     return [*keys, Key("id", descending)]
 
 
@@ -87,6 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
     views = saved_view_list_for(user=request.user)
     active_view = next((v for v in views if v.pk == controls.cleaned_data.get("view")), None)
     tickets, filterset = ticket_view_queryset(user=request.user, params=params)
+    tickets = tickets.prefetch_related(None)  # ticket_list_rows reads the tags
     if sort.lstrip("-") == "priority":
         tickets = tickets.alias(priority_rank=ticket_priority_rank())
     elif sort.lstrip("-") == "due":
@@ -99,10 +105,15 @@ def home(request: HttpRequest) -> HttpResponse:
         before=controls.value("before"),
         value_of=_value_of,
     )
+    ticket_list_rows(tickets=page.items)
     for key in ("after", "before", "page"):
         params.pop(key, None)
     counts = ticket_workspace_counts_cached(user=request.user, views=views)
     without_view = _query(params, view=None)
+    save_view_form = SavedViewForm(user=request.user, initial={"query": without_view})
+    # Read once, shown in several drop-downs (filters, bulk assign; save and edit view).
+    agents = [(agent.pk, agent.get_full_name() or agent.get_username()) for agent in agent_assignable_list()]
+    share_teams = list(save_view_form.fields["team"].queryset)
     return render(
         request,
         "tickets/home.html",
@@ -111,6 +122,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "queue": queue,
             "search": search,
             "sort": sort,
+            "sort_by_due": sort.lstrip("-") == "due",
             "sorts": TICKET_SORTS.items(),
             "page": page,
             "filterset": filterset,
@@ -125,12 +137,14 @@ def home(request: HttpRequest) -> HttpResponse:
             "priorities": TicketPriority.choices,
             "channels": [c for c in Channel.choices if c[0] != Channel.INTERNAL],
             "teams": Team.objects.order_by("name"),
-            "agents": agent_assignable_list(),
+            "agents": agents,
+            "share_teams": share_teams,
+            "share_empty_label": save_view_form.fields["team"].empty_label,
             "has_filters": any(k not in _LIST_PARAMS for k in params) or bool(search),
             "saved_views": [(v, counts.get(f"view:{v.pk}"), _view_query(v)) for v in views],
             "active_view": active_view,
             "active_view_changed": bool(active_view) and saved_view_query_clean(without_view) != active_view.query,
-            "save_view_form": SavedViewForm(user=request.user, initial={"query": without_view}),
+            "save_view_form": save_view_form,
             "edit_view_form": _edit_form(request, active_view, without_view),
             "can_share_views": saved_view_can_share(request.user),
             "breaching_hours": breaching_soon_hours(),
