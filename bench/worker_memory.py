@@ -4,8 +4,17 @@ memory (RSS) once it has processed a first message (imports loaded, caches warm)
 `--messages` raw emails for `channels_inbox.raw_inbound_process`, waits until they are all
 processed and reads the RSS again.
 
+`--follow-ups separate` (the default) runs the queues split (CELERY_SPLIT_QUEUES): the worker
+consumes only `<queue>.ingest`, as an ingest worker does in production, and the follow-up tasks
+each message queues (SLA, routing, triggers, notifications, webhooks, live pushes) wait on the
+other queues for other workers (they are dropped at the end). `--follow-ups same` has the one
+worker consume every queue and waits until the follow-ups are done too: ingest and follow-ups
+in one process.
+
 Needs a broker: REDIS_URL (default here redis://127.0.0.1:6379/14). The queue is private to
-the run, so a worker of the project running meanwhile takes none of these messages.
+the run, so a worker of the project running meanwhile takes none of these messages. The worker
+gets DB_CONN_MAX_AGE=300 and CELERY_DB_REUSE_MAX=1000 (as docker-compose.yml's ingest worker)
+unless the environment sets them.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench1m .venv/bin/python bench/worker_memory.py --messages 300
 """
@@ -57,24 +66,42 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
+    parser.add_argument("--follow-ups", choices=["separate", "same"], default="separate")
     args = parser.parse_args()
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     run = str(time.time_ns())
     queue = f"bench-worker-{run}"
     os.environ["CELERY_QUEUE"] = queue
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    os.environ["CELERY_SPLIT_QUEUES"] = "1"
     from _setup import django_setup
 
     django_setup()
+    import redis
+
+    from helpdesk.scaling import queue_names
+
+    queues = queue_names(queue)
+    ingest_queue = f"{queue}.ingest"
+    consumed = [ingest_queue] if args.follow_ups == "separate" else queues
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
     from channels_inbox.email.adapter import email_external_id, register_email_adapter
     from channels_inbox.tasks import raw_inbound_process_task
     from tickets.models import RawInbound
     from tickets.services.ingest import raw_inbound_store
 
     register_email_adapter()
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "DATABASE_URL": os.environ["DATABASE_URL"]}
+    # The worker keeps its database connection between tasks, as docker-compose.yml's ingest
+    # worker does (override either variable in the environment to measure without).
+    env = {
+        "DB_CONN_MAX_AGE": "300",
+        "CELERY_DB_REUSE_MAX": "1000",
+        **os.environ,
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+    }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo", "-Q", queue,
+        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool", "solo", "-Q", ",".join(consumed),
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -83,7 +110,7 @@ def main() -> None:
 
         def queue_raw(payload: bytes) -> int:
             raw, _created = raw_inbound_store(channel="email", payload=payload, external_id=email_external_id(payload))
-            raw_inbound_process_task.apply_async(args=[raw.pk], queue=queue)
+            raw_inbound_process_task.apply_async(args=[raw.pk], queue=ingest_queue)
             return raw.pk
 
         def wait(ids: list[int]) -> None:
@@ -93,7 +120,12 @@ def main() -> None:
                     raise SystemExit(f"the worker exited with {worker.returncode}")
                 if time.monotonic() > deadline:
                     raise SystemExit("timed out waiting for the worker")
-                time.sleep(0.2)
+                time.sleep(0.02)
+            if args.follow_ups == "same":  # and every follow-up taken and finished
+                while any(broker.llen(q) for q in queues) or broker.hlen("unacked"):
+                    if time.monotonic() > deadline:
+                        raise SystemExit("timed out waiting for the follow-ups")
+                    time.sleep(0.1)
 
         t0 = time.perf_counter()
         wait([queue_raw(payloads[0])])
@@ -110,6 +142,7 @@ def main() -> None:
             .annotate(n=__import__("django").db.models.Count("pk"))
         )
     finally:
+        broker.delete(*queues)  # follow-ups left for other workers: drop them
         worker.terminate()
         try:
             worker.wait(timeout=20)
@@ -122,6 +155,7 @@ def main() -> None:
         "start_and_first_s": round(warm_s, 1),
         "seconds": round(took, 2),
         "messages_per_s": round(args.messages / took, 1) if took else None,
+        "follow_ups": args.follow_ups,
         "statuses": statuses,
     }
     if args.json:
@@ -129,7 +163,9 @@ def main() -> None:
     else:
         print(f"worker RSS after the first message   {rss_warm:.1f} MiB")
         print(f"worker RSS after {args.messages} more messages  {rss_after:.1f} MiB")
+        where = "on other queues, not run here" if args.follow_ups == "separate" else "run by this worker too"
         print(f"email ingest in the worker          {result['messages_per_s']} messages/s ({statuses})")
+        print(f"follow-up tasks                     {where}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ from django.conf import settings
 from .services import raw_inbound_process
 
 
-@shared_task(acks_late=True, name="channels_inbox.raw_inbound_process")
+# ignore_result: nobody reads the count back, and storing it costs a round trip to the result
+# backend for every inbound message (the outcome is on the RawInbound row).
+@shared_task(acks_late=True, ignore_result=True, name="channels_inbox.raw_inbound_process")
 def raw_inbound_process_task(raw_id: int) -> int:
     """Idempotent: replaying a processed payload finds its messages already stored."""
     return len(raw_inbound_process(raw_id=raw_id))

@@ -180,6 +180,10 @@ DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 120)
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int("CELERY_UNACKED_RESTORE_SECONDS", 10)
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10)
 CELERY_RESULT_EXPIRES = 3600
+# Workers keep their database connection between tasks when both DB_CONN_MAX_AGE and this are set
+# (Celery otherwise opens a new connection for every task, ~5-10 ms each); Django's health check
+# (close_old_connections) still runs before and after each task (tickets/tasks.py). 0 = off.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 0) or None
 # While Redis is down, queueing a task gives up after this many reconnection tries (about half a
 # second each) so the request answers 503 + Retry-After quickly; Celery's default waits ~20 s,
 # longer than providers wait for a webhook answer (helpdesk/outage.py).

@@ -35,6 +35,31 @@ from tickets.html import html_to_text, sanitize_html
 from .bounce import BounceInfo, bounce_detect
 from .reply import reply_text as _reply_text
 
+
+class _ParsePolicy(email.policy.EmailPolicy):
+    """`email.policy.default`, remembering each parsed header. The parser and the bounce
+    detector ask a part for its Content-Type, parameters, disposition and filename many times,
+    and the standard policy parses the header again on every ask (most of the parse time).
+    Parsed headers are immutable, so handing out the same one again changes nothing."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name") or len(value) > _HEADER_CACHE_VALUE_CHARS:
+            return super().header_fetch_parse(name, value)
+        key = (name, value)
+        parsed = _HEADER_CACHE.get(key)
+        if parsed is None:
+            parsed = super().header_fetch_parse(name, value)
+            if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+                _HEADER_CACHE.clear()
+            _HEADER_CACHE[key] = parsed
+        return parsed
+
+
+_HEADER_CACHE: dict[tuple[str, str], Any] = {}
+_HEADER_CACHE_SIZE = 2048
+_HEADER_CACHE_VALUE_CHARS = 2000  # at most ~4 MiB of remembered headers per process
+PARSE_POLICY = _ParsePolicy()
+
 # Without settings (e.g. the parser used on its own) these defaults apply.
 DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 MAX_PARTS = 1000
@@ -781,7 +806,7 @@ def email_parse(raw: bytes, *, max_bytes: int | None = None, declared_size: int 
     # mbox-style "From " separator lines (common in saved bounces) are not headers.
     if raw.startswith(b"From ") and b"\n" in raw[:2000]:
         raw = raw.split(b"\n", 1)[1]
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    msg = email.message_from_bytes(raw, policy=PARSE_POLICY)
     headers = _Headers(msg)
 
     result.truncated = truncated

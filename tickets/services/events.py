@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
+from django.db.models.signals import pre_save
 
 from ..models import ActorKind, Customer, Event, Ticket
 
@@ -62,6 +65,37 @@ def _object_type(obj: models.Model) -> str:
     return obj._meta.model_name or obj.__class__.__name__.lower()
 
 
+# Inside `events_deferred()` (the ingest transaction), an Event is inserted without its
+# post_save receivers (live push, counts, notifications, routing, triggers, webhooks); its id is
+# collected so that one follow-up task replays the receivers later (`events_dispatch`).
+_deferred_ids: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("events_deferred", default=None)
+
+
+@contextlib.contextmanager
+def events_deferred() -> Iterator[list[int]]:
+    """Events recorded inside are written at once (each is its own INSERT, so a rolled-back
+    savepoint takes its events with it) but their post_save receivers do not run: the caller
+    hands the yielded ids to `events_dispatch`, typically from a task after commit."""
+    ids: list[int] = []
+    token = _deferred_ids.set(ids)
+    try:
+        yield ids
+    finally:
+        _deferred_ids.reset(token)
+
+
+def events_dispatch(*, event_ids: Iterable[int]) -> int:
+    """Run the post_save receivers of Events written under `events_deferred`, in the order they
+    were written (outside a transaction their after-commit work runs at once, in that order).
+    Events that no longer exist (a rolled-back savepoint) are skipped. Returns how many ran."""
+    from django.db.models.signals import post_save
+
+    events = list(Event.objects.filter(pk__in=list(event_ids)).select_related("ticket").order_by("pk"))
+    for event in events:
+        post_save.send(sender=Event, instance=event, created=True, update_fields=None, raw=False, using="default")
+    return len(events)
+
+
 def event_record(
     *,
     obj: models.Model,
@@ -75,6 +109,26 @@ def event_record(
 ) -> Event:
     if ticket is None and isinstance(obj, Ticket):
         ticket = obj
+    deferred = _deferred_ids.get()
+    if deferred is not None:
+        event = Event(
+            ticket=ticket,
+            object_type=_object_type(obj),
+            object_id=obj.pk,
+            verb=verb,
+            field=field,
+            old_value=jsonable(old),
+            new_value=jsonable(new),
+            data=jsonable(data or {}),
+            actor_kind=actor.kind,
+            actor_user=actor.user,
+            actor_customer=actor.customer,
+        )
+        # pre_save receivers still run (they only annotate the row); post_save ones wait.
+        pre_save.send(sender=Event, instance=event, raw=False, using="default", update_fields=None)
+        Event.objects.bulk_create([event])
+        deferred.append(event.pk)
+        return event
     return Event.objects.create(
         ticket=ticket,
         object_type=_object_type(obj),

@@ -9,6 +9,7 @@ Channel adapters call these two and nothing else; see docs in the README ("Data 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,9 +42,9 @@ from ..models import (
     Ticket,
     TicketStatus,
 )
-from ..sla.services import sla_on_customer_message
+from ..sla.services import sla_deferred, sla_on_customer_message
 from .customers import customer_resolve
-from .events import Actor, event_record
+from .events import Actor, event_record, events_deferred
 from .tickets import ticket_change_status, ticket_create
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,14 @@ def raw_inbound_store(
     if channel not in Channel.values:
         raise InboundRejected(_("Unknown channel %(channel)s.") % {"channel": channel})
     external_id = (external_id or "").strip()[:512] or None
+    if external_id and connection.vendor == "postgresql":
+        return _raw_inbound_upsert(
+            channel=channel,
+            external_id=external_id,
+            payload=bytes(payload),
+            content_type=content_type[:255],
+            meta=dict(meta or {}),
+        )
     if external_id:
         bumped = RawInbound.objects.filter(channel=channel, external_id=external_id).update(
             deliveries=F("deliveries") + 1
@@ -99,6 +108,42 @@ def raw_inbound_store(
         return RawInbound.objects.get(channel=channel, external_id=external_id), False
 
 
+def _raw_inbound_upsert(
+    *, channel: str, external_id: str, payload: bytes, content_type: str, meta: dict[str, Any]
+) -> tuple[RawInbound, bool]:
+    """PostgreSQL: store the payload, or count one more delivery of it, in one statement (and
+    one commit) instead of an UPDATE, then an INSERT in its own transaction."""
+    table = RawInbound._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (channel, external_id, content_type, payload, meta, status, error,
+                                     deliveries, received_at)
+                VALUES (%s, %s, %s, %s, %s::jsonb, %s, '', 1, %s)
+                ON CONFLICT (channel, external_id) WHERE external_id IS NOT NULL
+                DO UPDATE SET deliveries = {table}.deliveries + 1
+                RETURNING id, (xmax = 0)""",
+            [channel, external_id, content_type, payload, json.dumps(meta), RawInboundStatus.RECEIVED, now],
+        )
+        raw_id, inserted = cursor.fetchone()
+    if not inserted:
+        return RawInbound.objects.get(pk=raw_id), False
+    raw = RawInbound(
+        id=raw_id,
+        channel=channel,
+        external_id=external_id,
+        content_type=content_type,
+        payload=payload,
+        meta=meta,
+        status=RawInboundStatus.RECEIVED,
+        deliveries=1,
+        received_at=now,
+    )
+    raw._state.adding = False
+    raw._state.db = "default"
+    return raw, True
+
+
 def raw_inbound_mark(*, raw: RawInbound, status: str, error: str = "") -> None:
     RawInbound.objects.filter(pk=raw.pk).update(status=status, error=error[:10000], processed_at=timezone.now())
     raw.status, raw.error = status, error
@@ -112,14 +157,17 @@ def _follow_merges(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _thread_target(inbound: InboundMessage, customer: Customer) -> tuple[Ticket | None, Ticket | None, str]:
-    """(ticket to add to, closed ticket to follow up, how it was matched)."""
+def _thread_target(inbound: InboundMessage, customer: Customer) -> tuple[Ticket | None, Ticket | None, str, bool]:
+    """(ticket to add to, closed ticket to follow up, how it was matched, whether the ticket to
+    add to was read under a row lock). The candidate is locked as it is read (the ingest
+    transaction would lock it anyway), which saves reading it a second time."""
     candidate: Ticket | None = None
     how = ""
     if inbound.in_reply_to:
         earlier = (
             Message.objects.filter(channel=inbound.channel, external_id__in=list(inbound.in_reply_to)[:100])
             .select_related("ticket__merged_into")
+            .select_for_update(of=("ticket",))
             .order_by("-created_at")
             .first()
         )
@@ -130,10 +178,12 @@ def _thread_target(inbound: InboundMessage, customer: Customer) -> tuple[Ticket 
             Ticket.objects.filter(number=inbound.ticket_number)
             .filter(requester=customer)
             .select_related("merged_into")
+            .select_for_update(of=("self",))
             .first()
         ) or (
             Ticket.objects.filter(number=inbound.ticket_number, followers=customer)
             .select_related("merged_into")
+            .select_for_update(of=("self",))
             .first()
         )
         how = "ticket_number" if candidate else how
@@ -144,19 +194,22 @@ def _thread_target(inbound: InboundMessage, customer: Customer) -> tuple[Ticket 
             Ticket.objects.filter(
                 requester=customer, status__in=(*UNSOLVED_STATUSES, TicketStatus.SOLVED), updated_at__gte=since
             )
+            .select_for_update(of=("self",))
             .order_by("-updated_at")
             .first()
         )
         how = "open_conversation" if candidate else how
     if candidate is None:
-        return None, None, ""
+        return None, None, "", False
+    locked = not candidate.merged_into_id
     candidate = _follow_merges(candidate)
     if candidate.status == TicketStatus.CLOSED:
-        return None, candidate, how
-    return candidate, None, how
+        return None, candidate, how, False
+    return candidate, None, how, locked
 
 
-def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
+def _attachment_row(message: Message, item: InboundAttachment) -> Attachment:
+    """An unsaved Attachment row for one inbound file, its content already on storage."""
     digest = hashlib.sha256(item.content).hexdigest()
     attachment = Attachment(
         message=message,
@@ -174,7 +227,6 @@ def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
         name = f"attachments/{digest[:2]}/{digest}"
         # Content-addressed: a file received twice is kept once on disk.
         attachment.file.name = name if storage.exists(name) else storage.save(name, ContentFile(item.content))
-    attachment.save()
     return attachment
 
 
@@ -221,8 +273,13 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
         raise InboundRejected(_("Unknown channel %(channel)s.") % {"channel": inbound.channel})
     external_id = (inbound.external_id or "").strip()[:512] or None
 
-    with transaction.atomic():
-        if external_id:
+    # Only what must happen with the message is done here, in one transaction: dedupe, the
+    # customer, threading, the ticket, the message, its attachments and the audit events.
+    # SLA clocks, routing, triggers, notifications, webhooks, live pushes and the
+    # message_ingested hook run after commit in one follow-up task (`ingest_followups_task`),
+    # so a busy rule set or a slow webhook never slows the intake of mail.
+    with transaction.atomic(), events_deferred() as event_ids, sla_deferred() as sla_ops:
+        if external_id and not _first_delivery(raw, external_id, inbound.channel):
             existing = (
                 Message.objects.filter(channel=inbound.channel, external_id=external_id)
                 .select_related("ticket")
@@ -248,7 +305,7 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
 
         body_html = sanitize_html(inbound.body_html)
         body_text = inbound.body_text or html_to_text(body_html)
-        ticket, closed_ticket, how = _thread_target(inbound, customer)
+        ticket, closed_ticket, how, locked = _thread_target(inbound, customer)
 
         if ticket is None and inbound.is_auto_reply:
             # An automatic reply that answers nothing of ours must not open a ticket (it
@@ -268,44 +325,36 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
                 follow_up_of=closed_ticket,
                 actor=actor,
             )
-        else:
+        elif not locked:
             ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
 
         now = timezone.now()
         try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    ticket=ticket,
-                    direction=MessageDirection.INBOUND,
-                    author_kind=AuthorKind.CUSTOMER,
-                    author_customer=customer,
-                    channel=inbound.channel,
-                    subject=inbound.subject[:255],
-                    body_text=body_text,
-                    body_html=body_html,
-                    external_id=external_id,
-                    delivery_status=DeliveryStatus.RECEIVED,
-                    raw=raw,
-                    metadata=dict(inbound.metadata),
-                    created_at=now,
-                    sent_at=inbound.sent_at,
-                )
+            # No savepoint: a duplicate caught by the unique (channel, external id) index
+            # rolls this whole ingest back (see message_ingest), which is what we want.
+            message = Message.objects.create(
+                ticket=ticket,
+                direction=MessageDirection.INBOUND,
+                author_kind=AuthorKind.CUSTOMER,
+                author_customer=customer,
+                channel=inbound.channel,
+                subject=inbound.subject[:255],
+                body_text=body_text,
+                body_html=body_html,
+                external_id=external_id,
+                delivery_status=DeliveryStatus.RECEIVED,
+                raw=raw,
+                metadata=_message_metadata(inbound),
+                created_at=now,
+                sent_at=inbound.sent_at,
+            )
         except IntegrityError as exc:
             # The same delivery won a race against us between the check and the insert:
             # undo everything this attempt wrote and report theirs.
             raise _LostRace from exc
 
-        refused = []
-        for item in inbound.attachments:
-            attachment = _store_attachment(message, item)
-            if not attachment.stored:
-                refused.append({"filename": attachment.filename, "size": attachment.size})
-        if refused:
-            message.metadata["attachments_refused"] = {
-                "limit_bytes": settings.HELPDESK_MAX_ATTACHMENT_BYTES,
-                "files": refused,
-            }
-            message.save(update_fields=["metadata"])
+        if inbound.attachments:
+            _store_attachments(message, inbound.attachments)
 
         # A message another app recognises (a survey answer) is not a new request: no reopen,
         # no SLA clock, no "customer waiting" (see inbound_claim in tickets/inbound.py).
@@ -332,16 +381,55 @@ def _message_ingest(*, inbound: InboundMessage, raw: RawInbound | None) -> Inges
             ticket_change_status(ticket=ticket, status=TicketStatus.OPEN, actor=actor)
         if request:
             sla_on_customer_message(ticket=ticket, message=message)
-        _followers_add(ticket, inbound.cc, customer, actor)
+        if inbound.cc:
+            _followers_add(ticket, inbound.cc, customer, actor)
         if raw is not None:
             raw_inbound_mark(raw=raw, status=RawInboundStatus.PROCESSED)
 
-        from ..tasks import message_ingested_task
+        from ..tasks import ingest_followups_task
 
-        message_id = message.pk
-        transaction.on_commit(lambda: message_ingested_task.delay(message_id))
+        followup = (message.pk, list(event_ids), [[ticket_id, ops] for ticket_id, ops in sla_ops.items()])
+        transaction.on_commit(lambda: ingest_followups_task.delay(*followup))
 
     return IngestResult(message=message, ticket=ticket, customer=customer, created_ticket=created_ticket)
+
+
+def _first_delivery(raw: RawInbound | None, external_id: str, channel: str) -> bool:
+    """This payload was just stored for the first time under this very (channel, external id):
+    the raw table's unique index already says no earlier delivery came this way, so the
+    lookup of an existing message is skipped (a message with this id stored some other way is
+    still caught by the message table's own unique index, which rolls the ingest back)."""
+    return (
+        raw is not None
+        and raw.status == RawInboundStatus.RECEIVED
+        and raw.deliveries == 1
+        and raw.channel == channel
+        and raw.external_id == external_id
+    )
+
+
+def _message_metadata(inbound: InboundMessage) -> dict[str, Any]:
+    return dict(inbound.metadata)
+
+
+def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
+    """Keep one file and write its attachment row (used by the API's upload service too)."""
+    attachment = _attachment_row(message, item)
+    attachment.save()
+    return attachment
+
+
+def _store_attachments(message: Message, items: tuple[InboundAttachment, ...]) -> None:
+    """Keep each file (content-addressed on disk) and write all attachment rows in one INSERT."""
+    rows = [_attachment_row(message, item) for item in items]
+    Attachment.objects.bulk_create(rows)
+    refused = [{"filename": a.filename, "size": a.size} for a in rows if not a.stored]
+    if refused:
+        message.metadata["attachments_refused"] = {
+            "limit_bytes": settings.HELPDESK_MAX_ATTACHMENT_BYTES,
+            "files": refused,
+        }
+        message.save(update_fields=["metadata"])
 
 
 def _followers_add(ticket: Ticket, cc: tuple[InboundSender, ...], requester: Customer, actor: Actor) -> None:

@@ -31,8 +31,10 @@ calling one twice changes nothing the second time.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db import transaction
@@ -343,6 +345,71 @@ def _run(
     return ticket
 
 
+# Deferred SLA work (the ingest transaction): inside `sla_deferred()`, the hooks below only
+# note what happened to which ticket, with the time it happened; `sla_replay` runs the notes
+# later, from a follow-up task, in one locked pass per ticket. The hooks work out the clocks
+# from the ticket's state, so the replay sets the same deadlines (clocks start at the ticket's
+# creation or the customer's message, not when the replay runs).
+# ["apply", iso time] | ["status", iso time, old, new] | ["customer_message", iso time, message id, its iso time]
+SlaOp = list[Any]
+_deferred_ops: contextvars.ContextVar[dict[int, list[SlaOp]] | None] = contextvars.ContextVar(
+    "sla_deferred", default=None
+)
+
+
+@contextlib.contextmanager
+def sla_deferred() -> Iterator[dict[int, list[SlaOp]]]:
+    """Collect SLA hook calls instead of running them: yields {ticket id: [op, ...]}."""
+    ops: dict[int, list[SlaOp]] = {}
+    token = _deferred_ops.set(ops)
+    try:
+        yield ops
+    finally:
+        _deferred_ops.reset(token)
+
+
+def _defer(ticket: Ticket, op: SlaOp) -> bool:
+    ops = _deferred_ops.get()
+    if ops is None:
+        return False
+    ops.setdefault(ticket.pk, []).append(op)
+    return True
+
+
+def sla_replay(*, ticket_id: int, ops: list[SlaOp]) -> None:
+    """Run the SLA hook calls noted under `sla_deferred` for one ticket, in order, each at the
+    time it happened. Idempotent like the hooks themselves."""
+    if not ops:
+        return
+
+    def step(work: _Work) -> None:
+        for op in ops:
+            work.now = max(dt.datetime.fromisoformat(op[1]), work.ticket.created_at)
+            if op[0] == "apply":
+                work.reconcile("apply")
+            elif op[0] == "status":
+                work.reconcile(f"status {op[2]} -> {op[3]}")
+            elif op[0] == "customer_message":
+                at = dt.datetime.fromisoformat(op[3])
+                _customer_message_step(work, at, unless_answered_since=at)
+
+    try:
+        _run(Ticket(pk=ticket_id), None, step)
+    except Ticket.DoesNotExist:  # deleted meanwhile: nothing to time
+        return
+
+
+def _answered_since(ticket: Ticket, at: dt.datetime) -> bool:
+    """An agent answered publicly after `at` (a replayed customer message came late)."""
+    return Message.objects.filter(
+        ticket_id=ticket.pk,
+        direction=MessageDirection.OUTBOUND,
+        author_kind=AuthorKind.AGENT,
+        is_internal=False,
+        created_at__gt=at,
+    ).exists()
+
+
 def sla_apply(
     ticket: Ticket, *, now: dt.datetime | None = None, why: str = "apply", recalculate: bool = False
 ) -> SlaPolicy | None:
@@ -351,6 +418,8 @@ def sla_apply(
     select another policy or target (priority, team, organization, channel, requester).
     `recalculate`: the policy or its calendar was edited, so running deadlines are worked
     out again even where the clock keeps its target (see tickets.sla.reapply)."""
+    if why == "apply" and not recalculate and _defer(ticket, ["apply", (now or timezone.now()).isoformat()]):
+        return None
     chosen: list[SlaPolicy | None] = []
 
     def step(work: _Work) -> None:
@@ -365,6 +434,8 @@ def sla_on_status_change(
     *, ticket: Ticket, old: str, new: str, actor: Actor | None = None, now: dt.datetime | None = None
 ) -> None:
     """Pause, resume, fulfil or stop clocks after the ticket went from `old` to `new`."""
+    if _defer(ticket, ["status", (now or timezone.now()).isoformat(), old, new]):
+        return
     _run(ticket, now, lambda work: work.reconcile(f"status {old} -> {new}"))
 
 
@@ -394,17 +465,22 @@ def sla_on_customer_message(*, ticket: Ticket, message: Message, now: dt.datetim
     if message.direction != MessageDirection.INBOUND:
         return
     at = message.created_at
+    if _defer(ticket, ["customer_message", (now or timezone.now()).isoformat(), message.pk, at.isoformat()]):
+        return
+    _run(ticket, now, lambda work: _customer_message_step(work, at))
 
-    def step(work: _Work) -> None:
-        work.reconcile("customer message")
-        waiting = [work.clocks.get(m) for m in (SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE) if m in work.clocks]
-        if any(c.state in LIVE for c in waiting) or work.ticket.status not in UNSOLVED_STATUSES:
-            return
-        if work.ticket.first_responded_at is None and work.target(SlaMetric.FIRST_RESPONSE) is not None:
-            return  # the first response clock covers this message
-        target = work.target(SlaMetric.NEXT_RESPONSE)
-        if target is not None:
-            work.activate(SlaMetric.NEXT_RESPONSE, target, at)
-            work.reconcile("customer message")
 
-    _run(ticket, now, step)
+def _customer_message_step(work: _Work, at: dt.datetime, unless_answered_since: dt.datetime | None = None) -> None:
+    work.reconcile("customer message")
+    waiting = [work.clocks.get(m) for m in (SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE) if m in work.clocks]
+    if any(c.state in LIVE for c in waiting) or work.ticket.status not in UNSOLVED_STATUSES:
+        return
+    if work.ticket.first_responded_at is None and work.target(SlaMetric.FIRST_RESPONSE) is not None:
+        return  # the first response clock covers this message
+    target = work.target(SlaMetric.NEXT_RESPONSE)
+    if target is None:
+        return
+    if unless_answered_since is not None and _answered_since(work.ticket, unless_answered_since):
+        return  # replayed late: an agent has answered this message already
+    work.activate(SlaMetric.NEXT_RESPONSE, target, at)
+    work.reconcile("customer message")
