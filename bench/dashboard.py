@@ -1,6 +1,8 @@
 """Dashboard latency: builds the rollups (a full rebuild, then an incremental refresh after 500
-recent tickets change) and requests /dashboard/ and /api/v1/metrics/ repeatedly over 30, 90
-and 365 days, with and without filters, printing p50 / p95 / p99 per scenario.
+recent tickets change) and requests /dashboard/ and /api/v1/metrics/ repeatedly over 30 and 365
+days (--days), unfiltered, with every filter alone and with a tag combined with the others,
+printing p50 / p95 / p99 per scenario with the dashboard data cache emptied before each request
+(cold) and served from it (warm).
 
     createdb -h 127.0.0.1 -U postgres bench
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/dashboard.py --tickets 200000
@@ -9,7 +11,11 @@ Data: a database that already holds tickets (e.g. one made by bench/generate.py)
 it is; an empty one is filled with --tickets tickets over a year (5 messages each by default),
 surveys, tags and SLA ledger rows. --replace empties and refills it. --json prints one JSON
 line of figures at the end (bench/run_all.py reads it). --no-rebuild skips the full rollup
-rebuild when the rollups are already built.
+rebuild when the rollups are already built; --no-refresh the incremental refresh step;
+--no-migrate leaves the schema of a shared database alone.
+
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench1m .venv/bin/python bench/dashboard.py \\
+        --no-migrate --no-rebuild --no-refresh --runs 20
 """
 
 from __future__ import annotations
@@ -171,9 +177,13 @@ def _fill(args) -> None:
     print(f"tags, surveys, SLA ledger in {time.perf_counter() - t0:.1f}s")
 
 
-def _timed(client, url: str, params: dict, runs: int) -> dict:
+def _timed(client, url: str, params: dict, runs: int, before=None) -> dict:
+    """p50/p95/p99 of `runs` requests (server time through the test client); `before()` runs
+    before each request, untimed (e.g. empty the page cache)."""
     times = []
     for _ in range(runs):
+        if before is not None:
+            before()
         t0 = time.perf_counter()
         response = client.get(url, params)
         times.append((time.perf_counter() - t0) * 1000)
@@ -184,6 +194,46 @@ def _timed(client, url: str, params: dict, runs: int) -> dict:
         return round(times[min(len(times) - 1, max(0, math.ceil(p * len(times)) - 1))], 1)
 
     return {"p50": round(statistics.median(times), 1), "p95": pct(0.95), "p99": pct(0.99), "n": len(times)}
+
+
+def _django_setup(migrate: bool) -> None:
+    if migrate:
+        django_setup()
+        return
+    # A shared database whose schema others own: no migrate, only Django.
+    import os
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        sys.exit("Set BENCH_DATABASE_URL.")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+# Filter combinations measured over 30 and 365 days: every filter alone, a tag with each other
+# filter and with two, and everything at once.
+COMBINATIONS = (
+    (),
+    ("team",),
+    ("agent",),
+    ("channel",),
+    ("priority",),
+    ("tag",),
+    ("team", "channel"),
+    ("tag", "team"),
+    ("tag", "agent"),
+    ("tag", "channel"),
+    ("tag", "priority"),
+    ("tag", "agent", "channel"),
+    ("tag", "team", "priority"),
+    ("team", "agent", "channel", "priority", "tag"),
+)
 
 
 def main() -> None:
@@ -201,13 +251,18 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line of figures at the end")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-migrate", action="store_true", help="do not run migrate (a shared database)")
+    parser.add_argument("--no-refresh", action="store_true", help="skip the incremental refresh step")
+    parser.add_argument("--days", default="30,365", help="date ranges to measure, comma separated (default 30,365)")
+    parser.add_argument("--only", help="measure only scenarios whose name contains this")
     args = parser.parse_args()
     out = (lambda *a, **k: print(*a, **k, file=sys.stderr)) if args.json else print
-    django_setup()
+    _django_setup(not args.no_migrate)
 
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
+    from django.db.models import Count
     from django.test import Client
     from django.utils import timezone
 
@@ -245,17 +300,28 @@ def main() -> None:
         figures["rollup_rebuild_s"] = round(time.perf_counter() - t0, 1)
         out(f"rollup rebuild: {n_days} days, {rows} rows in {figures['rollup_rebuild_s']}s")
     figures["rollup_rows"] = DailyRollup.objects.count()
-    recent = Ticket.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=3)).order_by("-pk")
-    Ticket.objects.filter(pk__in=list(recent.values_list("pk", flat=True)[:500])).update(updated_at=timezone.now())
-    t0 = time.perf_counter()
-    days = rollup_refresh()
-    figures["rollup_incremental_s"] = round(time.perf_counter() - t0, 1)
-    out(f"rollup refresh after 500 recent tickets changed: {len(days)} days in {figures['rollup_incremental_s']}s")
+    if not args.no_refresh:
+        recent = Ticket.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=3)).order_by("-pk")
+        Ticket.objects.filter(pk__in=list(recent.values_list("pk", flat=True)[:500])).update(updated_at=timezone.now())
+        t0 = time.perf_counter()
+        days = rollup_refresh()
+        figures["rollup_incremental_s"] = round(time.perf_counter() - t0, 1)
+        out(f"rollup refresh after 500 recent tickets changed: {len(days)} days in {figures['rollup_incremental_s']}s")
 
     User = get_user_model()
-    admin = User.objects.filter(username="bench-manager").first() or User.objects.create_superuser(
-        "bench-manager", "bench@example.com", "bench-password-1"
-    )
+    if args.no_migrate:
+        # A shared database: write nothing outside the metrics tables (sessions in memory, no
+        # last-login update, an existing superuser).
+        from django.contrib.auth import user_logged_in
+        from django.contrib.auth.models import update_last_login
+
+        settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        admin = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+    else:
+        admin = User.objects.filter(username="bench-manager").first() or User.objects.create_superuser(
+            "bench-manager", "bench@example.com", "bench-password-1"
+        )
     client = Client()
     client.force_login(admin)
     today = timezone.localdate()
@@ -263,43 +329,58 @@ def main() -> None:
     def days_back(n: int) -> dict:
         return {"date_from": (today - dt.timedelta(days=n - 1)).isoformat(), "date_to": today.isoformat()}
 
-    team = Team.objects.order_by("pk").values_list("pk", flat=True).first()
-    agent = (
-        Ticket.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=7), assignee__isnull=False)
-        .values_list("assignee_id", flat=True)
-        .first()
-    )
-    channel = Ticket.objects.order_by("-pk").values_list("channel", flat=True).first() or "email"
-    tag = Tag.objects.filter(tickets__created_at__gte=timezone.now() - dt.timedelta(days=7)).values_list(
-        "name", flat=True
-    ).first() or (Tag.objects.values_list("name", flat=True).first() or "")
-    scenarios = [
-        ("dashboard_30d", "/dashboard/", {}),
-        ("dashboard_90d", "/dashboard/", days_back(90)),
-        ("dashboard_365d", "/dashboard/", days_back(365)),
-        ("dashboard_30d_team_channel", "/dashboard/", {"team": team, "channel": channel}),
-        ("dashboard_365d_agent", "/dashboard/", {**days_back(365), "agent": agent}),
-        ("dashboard_365d_priority", "/dashboard/", {**days_back(365), "priority": "high"}),
-        ("dashboard_365d_tag", "/dashboard/", {**days_back(365), "tag": tag}),
-        # A tag with another filter has no rollup: computed from the tickets (few runs, a week).
-        ("dashboard_7d_tag_and_channel_live", "/dashboard/", {**days_back(7), "tag": tag, "channel": channel}),
-        ("dashboard_api_30d", "/api/v1/metrics/", {}),
-        ("dashboard_api_365d", "/api/v1/metrics/", days_back(365)),
-    ]
-    out(f"\n{args.runs} requests each (server time through the Django test client):")
-    client.get("/dashboard/")  # warm caches
+    # Filter values that match many tickets: the busiest team, agent, channel and tag of the last week.
+    week = Ticket.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=7))
+
+    def busiest(field: str):
+        row = week.exclude(**{f"{field}__isnull": True}).values(field).annotate(n=Count("pk")).order_by("-n").first()
+        return row[field] if row else None
+
+    values = {
+        "team": busiest("team_id") or Team.objects.order_by("pk").values_list("pk", flat=True).first(),
+        "agent": busiest("assignee_id"),
+        "channel": busiest("channel") or "email",
+        "priority": "high",
+        "tag": Tag.objects.filter(pk=busiest("tags__id")).values_list("name", flat=True).first()
+        or (Tag.objects.values_list("name", flat=True).first() or ""),
+    }
+    figures["filter_values"] = values
+    out(f"filter values: {values}")
+    scenarios = []
+    for n_days in (int(d) for d in args.days.split(",")):
+        for combo in COMBINATIONS:
+            name = f"dashboard_{n_days}d" + ("_" + "_".join(combo) if combo else "")
+            scenarios.append((name, "/dashboard/", {**days_back(n_days), **{k: values[k] for k in combo}}))
+        scenarios.append((f"dashboard_api_{n_days}d", "/api/v1/metrics/", days_back(n_days)))
+        scenarios.append(
+            (
+                f"dashboard_api_{n_days}d_tag_team",
+                "/api/v1/metrics/",
+                {**days_back(n_days), "tag": values["tag"], "team": values["team"]},
+            )
+        )
+    if args.only:
+        scenarios = [s for s in scenarios if args.only in s[0]]
+    from metrics.page_cache import dashboard_cache_forget
+
+    out(f"\n{args.runs} requests each (server time through the Django test client); cold: the dashboard")
+    out("data cache emptied before each request (database and OS caches stay warm); warm: served from it")
+    client.get("/dashboard/")  # warm the process (imports, templates)
     for key, url, params in scenarios:
         params = {k: v for k, v in params.items() if v not in ("", None)}
         try:
-            if not key.endswith("_live"):
-                client.get(url, params)  # warm
-            figures[key] = _timed(client, url, params, min(args.runs, 5) if key.endswith("_live") else args.runs)
+            client.get(url, params)  # warm the database's buffers for these rows
+            figures[key] = _timed(client, url, params, args.runs, before=dashboard_cache_forget)
+            figures[key + "_warm"] = _timed(client, url, params, args.runs)
         except AssertionError as exc:
             figures[key] = {"error": str(exc)}
-            out(f"  {key:36s} failed: {exc}")
+            out(f"  {key:44s} failed: {exc}")
             continue
-        f = figures[key]
-        out(f"  {key:36s} p50 {f['p50']:8.1f} ms   p95 {f['p95']:8.1f} ms   p99 {f['p99']:8.1f} ms")
+        cold, warm = figures[key], figures[key + "_warm"]
+        out(
+            f"  {key:44s} cold p50 {cold['p50']:7.1f}  p95 {cold['p95']:7.1f}  p99 {cold['p99']:7.1f} ms"
+            f"   warm p50 {warm['p50']:6.1f}  p95 {warm['p95']:6.1f} ms"
+        )
     if args.json:
         print(json.dumps(figures, default=str))
 

@@ -10,6 +10,7 @@ figures cannot disagree.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,7 +57,52 @@ BATCH = 2000
 
 HOUR_FIELDS = tuple(f"h{h:02d}" for h in range(24))
 RollupKey = tuple[dt.date, int, int, str, str]  # day, team, agent, channel, priority
-TagKey = tuple[dt.date, int, int, str]  # day, tag, agent, channel
+TagKey = tuple[dt.date, int, int, int, str, str]  # day, tag, team, agent, channel, priority
+
+# Duration histograms (for medians from rollups): bucket 0 holds [0, 1 min); bucket k >= 1
+# holds [1 min x R^(k-1), 1 min x R^k) with R = 2^(1/8), so a bucket is 9.05% wide and its
+# geometric middle is within 4.5% of any value in it. In a rollup Counter a bucket is the key
+# FRT_HIST + str(k) (first response) or RES_HIST + str(k) (resolution).
+HIST_BASE_SECONDS = 60.0
+HIST_RATIO = 2 ** (1 / 8)
+HIST_ERROR = math.sqrt(HIST_RATIO) - 1  # largest relative error of a bucket's middle
+FRT_HIST = "fh"
+RES_HIST = "rh"
+_LOG_RATIO = math.log(HIST_RATIO)
+
+
+def duration_bucket(seconds: float) -> int:
+    """The histogram bucket of a duration in seconds."""
+    if seconds < HIST_BASE_SECONDS:
+        return 0
+    return 1 + int(math.log(seconds / HIST_BASE_SECONDS) / _LOG_RATIO)
+
+
+def bucket_middle(bucket: int) -> float:
+    """The value (seconds) a bucket stands for: its geometric middle (30 s for bucket 0)."""
+    if bucket <= 0:
+        return HIST_BASE_SECONDS / 2
+    return HIST_BASE_SECONDS * HIST_RATIO ** (bucket - 1) * math.sqrt(HIST_RATIO)
+
+
+def histogram_median(hist: dict[int, int]) -> float | None:
+    """Median (seconds) of a histogram {bucket: count}: the middle of the bucket holding the
+    middle value (the mean of the two for an even count), so within HIST_ERROR of the exact
+    median (30 seconds below one minute)."""
+    total = sum(hist.values())
+    if total <= 0:
+        return None
+    lo, hi = (total - 1) // 2, total // 2
+    seen, found = 0, {}
+    for bucket in sorted(hist):
+        n = hist[bucket]
+        for rank in (lo, hi):
+            if rank not in found and seen <= rank < seen + n:
+                found[rank] = bucket_middle(bucket)
+        seen += n
+        if hi in found:
+            break
+    return (found[lo] + found[hi]) / 2
 
 
 @dataclass
@@ -219,8 +265,9 @@ def rollup_compute(
     *, day_from: dt.date, day_to: dt.date, tickets_q: Q | None = None, surveys_q: Q | None = None
 ) -> tuple[dict[RollupKey, Counter], dict[TagKey, Counter]]:
     """Rollup sums for local days day_from..day_to: (rows by day x team x agent x channel x
-    priority, rows by day x tag x agent x channel). Each Counter holds SUM_FIELDS and
-    HOUR_FIELDS (tickets created in each local hour)."""
+    priority, rows by day x tag x team x agent x channel x priority). Each Counter holds
+    SUM_FIELDS, HOUR_FIELDS (tickets created in each local hour) and the duration histogram
+    buckets (FRT_HIST / RES_HIST + bucket number)."""
     start, end = day_bounds(day_from, day_to)
     base = Ticket.objects.filter(merged_into__isnull=True)
     if tickets_q is not None:
@@ -249,6 +296,7 @@ def rollup_compute(
             inc: Counter = Counter({"created": 1, HOUR_FIELDS[r["hour"]]: 1})
             if f.frt is not None:
                 inc["responded"] += 1
+                inc[FRT_HIST + str(duration_bucket(f.frt))] += 1
                 inc["frt_sum"] += f.frt
                 inc["frt_business_sum"] += f.frt_business or 0.0
             if f.nrt:
@@ -256,6 +304,7 @@ def rollup_compute(
                 inc["nrt_sum"] += sum(f.nrt)
             if f.resolution is not None:
                 inc["resolved"] += 1
+                inc[RES_HIST + str(duration_bucket(f.resolution))] += 1
                 inc["resolution_sum"] += f.resolution
                 inc["resolution_business_sum"] += f.resolution_business or 0.0
                 inc["one_touch"] += int(f.one_touch)
@@ -267,7 +316,7 @@ def rollup_compute(
             dims = _dims(r)
             rows[(r["day"], *dims)].update(inc)
             for tag in tags.get(r["pk"], ()):
-                tag_rows[(r["day"], tag, dims[1], dims[2])].update(inc)
+                tag_rows[(r["day"], tag, *dims)].update(inc)
 
     solved = base.filter(solved_at__gte=start, solved_at__lt=end, status__in=SOLVED_STATUSES).annotate(
         day=TruncDate("solved_at")
@@ -280,11 +329,11 @@ def rollup_compute(
         rows[(r["day"], *_dims(r))]["solved"] += r["n"]
     for r in (
         solved.filter(tags__isnull=False)
-        .values("day", "tags__id", "assignee_id", "channel")
+        .values("day", "tags__id", "team_id", "assignee_id", "channel", "priority")
         .annotate(n=Count("pk", distinct=True))
         .order_by()
     ):
-        tag_rows[(r["day"], r["tags__id"], r["assignee_id"] or 0, r["channel"])]["solved"] += r["n"]
+        tag_rows[(r["day"], r["tags__id"], *_dims(r))]["solved"] += r["n"]
 
     surveys = Survey.objects.filter(
         sent_at__gte=start, sent_at__lt=end, score__isnull=False, ticket__merged_into__isnull=True
@@ -301,11 +350,18 @@ def rollup_compute(
         _add_survey(rows[key], r["kind"], r["score"], r["n"])
     for r in (
         surveys.filter(ticket__tags__isnull=False)
-        .values("day", "ticket__tags__id", "agent_id", "channel", "kind", "score")
+        .values("day", "ticket__tags__id", "team_id", "agent_id", "channel", "ticket__priority", "kind", "score")
         .annotate(n=Count("pk", distinct=True))
         .order_by()
     ):
-        key = (r["day"], r["ticket__tags__id"], r["agent_id"] or 0, r["channel"])
+        key = (
+            r["day"],
+            r["ticket__tags__id"],
+            r["team_id"] or 0,
+            r["agent_id"] or 0,
+            r["channel"],
+            r["ticket__priority"],
+        )
         _add_survey(tag_rows[key], r["kind"], r["score"], r["n"])
     return dict(rows), dict(tag_rows)
 

@@ -113,12 +113,15 @@ class DailyRollup(models.Model):
     `metrics.rollups_refresh` task and the `metrics_rollups_rebuild` command.
 
     `gset` says which dimensions a row is split by (bits: 1 team, 2 agent, 4 channel,
-    8 priority, 16 tag); the others are summed over and hold 0 / "". Every combination of
-    team, agent, channel and priority is stored (15 is the finest row, 0 the day's total), and
-    tag rows alone, by channel or by agent (16, 20, 18), so any dashboard filter reads one row
-    per day and value. Ticket figures count tickets *created* that day (their current state);
-    `solved` counts tickets solved that day; survey figures count surveys issued that day;
-    h00..h23 count tickets created in each local hour. 0 in team_id / agent_id means none."""
+    8 priority, 16 tag); the others are summed over and hold 0 / "". Which groupings are
+    stored is `metrics.rollups.STORED_GSETS`: every combination of team, agent, channel and
+    priority (15 is the finest row, 0 the day's total) and the tag with them, so every filter
+    combination of the dashboard reads the rows of one grouping. Ticket figures count tickets
+    *created* that day (their current state); `solved` counts tickets solved that day; survey
+    figures count surveys issued that day; h00..h23 count tickets created in each local hour;
+    `frt_hist` / `resolution_hist` are histograms {bucket: tickets} of first response and
+    resolution times (buckets: `metrics.facts.duration_bucket`). 0 in team_id / agent_id
+    means none."""
 
     day = models.DateField(_("day"))
     gset = models.PositiveSmallIntegerField(_("grouping"), default=15)
@@ -153,6 +156,8 @@ class DailyRollup(models.Model):
     for _hour in range(24):
         locals()[f"h{_hour:02d}"] = models.IntegerField(default=0)
     del _hour
+    frt_hist = models.JSONField(default=dict, blank=True)
+    resolution_hist = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("daily rollup")
@@ -165,7 +170,11 @@ class DailyRollup(models.Model):
                 name="dailyrollup_unique_cell",
             )
         ]
-        indexes = [models.Index(fields=["day"], name="dailyrollup_day")]
+        indexes = [
+            models.Index(fields=["day"], name="dailyrollup_day"),
+            # Reads of the finest tag rows by agent (a tag with an agent and more filters).
+            models.Index(fields=["tag_id", "agent_id", "day"], name="dailyrollup_tag_agent", condition=Q(gset=31)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} #{self.gset} {self.channel} {self.priority}"

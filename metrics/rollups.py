@@ -1,21 +1,26 @@
-"""Daily rollups: store the sums of `facts.rollup_compute` for every grouping of the
-dashboard's dimensions, incrementally, and read KPI sums back.
+"""Daily rollups: store the sums of `facts.rollup_compute` for groupings of the dashboard's
+dimensions, incrementally, and read KPI sums back.
 
-Storage (`DailyRollup`): per day, one row per value combination of every subset of (team,
-agent, channel, priority) -- the `gset` bit mask says which of them a row is split by -- plus
-tag rows (alone, by agent, by channel). Any filter of the dashboard then reads one row per day
-and value: a 365-day page reads a few thousand rows through one index, whatever the number of
-tickets.
+Storage (`DailyRollup`): per day, one row per value combination of each grouping set in
+STORED_GSETS -- the `gset` bit mask says which of team, agent, channel, priority and tag a row
+is split by. Every subset of (team, agent, channel, priority) is stored, and with the tag every
+subset of (team, channel, priority), the tag by agent and the finest tag row (all five): so
+every combination of the dashboard's filters, grouped by day, channel or agent, is answered by
+the rows of one grouping -- the exact one, or (a tag with an agent and something else) the
+finest tag rows summed. A 365-day page reads a few thousand rows through one index, whatever
+the number of tickets.
 
 Reading: stored rows for days up to the day of the last refresh (today included, as of that
 refresh), the same computation live for later days (when the task has not run since), and
-everything live when rollups cannot answer (a tag combined with another filter, an agent who
-may not see every ticket) or have never been built.
+everything live when rollups cannot answer (an agent who may not see every ticket) or have
+never been built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -28,7 +33,7 @@ from django.utils import timezone
 from tickets.models import Event, Ticket
 from tickets.models_sla import SlaLedgerEntry
 
-from .facts import DIMENSIONS, HOUR_FIELDS, SUM_FIELDS, rollup_compute
+from .facts import DIMENSIONS, FRT_HIST, HOUR_FIELDS, RES_HIST, SUM_FIELDS, rollup_compute
 from .models import DailyRollup, RollupState, Survey
 
 # A first run (or a rebuild without --days) rolls up at most this many days of history.
@@ -38,9 +43,34 @@ MAX_HISTORY_DAYS = 3 * 366
 DIM_BITS = {"team_id": 1, "agent_id": 2, "channel": 4, "priority": 8}
 TAG_BIT = 16
 LEAF = 15
-TAG_SETS = (TAG_BIT, TAG_BIT | DIM_BITS["agent_id"], TAG_BIT | DIM_BITS["channel"])
+TAG_LEAF = 31
+# The tag with every subset of (team, channel, priority): small (no agent); the tag by agent
+# alone and with one of team, channel, priority (the agents table of a tag with one more
+# filter); the finest tag rows, summed for a tag with an agent and two or more filters (few
+# rows: one agent's tickets with the tag). At 1M tickets that is about 2.4M rows a year.
+TAG_SETS = tuple(
+    sorted(
+        {TAG_BIT | t | c | p for t in (0, 1) for c in (0, 4) for p in (0, 8)}
+        | {TAG_BIT | 2 | other for other in (0, 1, 4, 8)}
+        | {TAG_LEAF}
+    )
+)
+STORED_GSETS = frozenset(range(16)) | frozenset(TAG_SETS)
+# Rough number of values per dimension, to read the smallest stored grouping that answers.
+_SPREAD = {1: 5, 2: 40, 4: 10, 8: 4, 16: 16}
 ALL_FIELDS = (*SUM_FIELDS, *HOUR_FIELDS)
+HIST_COLUMNS = ("frt_hist", "resolution_hist")
 _EMPTY = {"team_id": 0, "agent_id": 0, "channel": "", "priority": "", "tag_id": 0}
+
+
+def gset_for(wanted: int) -> int:
+    """The stored grouping that answers a read split by (filtered on or grouped by) the
+    dimensions of the bit mask `wanted`: the same grouping when stored, else the smallest
+    stored one holding all of them (its rows are then summed)."""
+    if wanted in STORED_GSETS:
+        return wanted
+    candidates = [g for g in STORED_GSETS if g & wanted == wanted]
+    return min(candidates, key=lambda g: math.prod(v for bit, v in _SPREAD.items() if g & bit))
 
 
 def _local_day(moment: dt.datetime) -> dt.date:
@@ -54,18 +84,39 @@ CHUNK_DAYS = 14
 _KEY_COLUMNS = ("day", "gset", "team_id", "agent_id", "channel", "priority", "tag_id")
 
 
-def _cube_rows(day_from: dt.date, day_to: dt.date) -> dict[dt.date, list[tuple]]:
-    """Every grouping of the sums of days day_from..day_to as row tuples (_KEY_COLUMNS then
-    ALL_FIELDS), by day."""
-    rows, tag_rows = rollup_compute(day_from=day_from, day_to=day_to)
-    cells: dict[tuple, list] = {}
+def _split(sums: Counter) -> tuple[list, dict[str, int], dict[str, int]]:
+    """A computed Counter as (ALL_FIELDS vector, first response histogram, resolution histogram)."""
+    vector = [sums.get(f, 0) for f in ALL_FIELDS]
+    frt: dict[str, int] = {}
+    res: dict[str, int] = {}
+    for name, n in sums.items():
+        if name[:2] == FRT_HIST:
+            frt[name[2:]] = n
+        elif name[:2] == RES_HIST:
+            res[name[2:]] = n
+    return vector, frt, res
 
-    def add(key: tuple, vector: list) -> None:
+
+def _cube_rows(day_from: dt.date, day_to: dt.date) -> dict[dt.date, list[tuple]]:
+    """Every stored grouping of the sums of days day_from..day_to as row tuples (_KEY_COLUMNS,
+    ALL_FIELDS, then the two histograms as dicts), by day."""
+    rows, tag_rows = rollup_compute(day_from=day_from, day_to=day_to)
+    cells: dict[tuple, tuple[list, Counter, Counter]] = {}
+
+    def add(key: tuple, vector: list, frt: dict, res: dict) -> None:
         acc = cells.get(key)
-        cells[key] = vector if acc is None else [a + b for a, b in zip(acc, vector, strict=True)]
+        if acc is None:
+            cells[key] = (list(vector), Counter(frt), Counter(res))
+            return
+        acc_vector = acc[0]
+        for i, v in enumerate(vector):
+            if v:
+                acc_vector[i] += v
+        acc[1].update(frt)
+        acc[2].update(res)
 
     for (d, team, agent, channel, priority), sums in rows.items():
-        vector = [sums.get(f, 0) for f in ALL_FIELDS]
+        vector, frt, res = _split(sums)
         for gset in range(16):
             key = (
                 d,
@@ -76,33 +127,48 @@ def _cube_rows(day_from: dt.date, day_to: dt.date) -> dict[dt.date, list[tuple]]
                 priority if gset & 8 else "",
                 0,
             )
-            add(key, vector)
-    for (d, tag, agent, channel), sums in tag_rows.items():
-        vector = [sums.get(f, 0) for f in ALL_FIELDS]
+            add(key, vector, frt, res)
+    for (d, tag, team, agent, channel, priority), sums in tag_rows.items():
+        vector, frt, res = _split(sums)
         for gset in TAG_SETS:
-            add((d, gset, 0, agent if gset & 2 else 0, channel if gset & 4 else "", "", tag), vector)
+            key = (
+                d,
+                gset,
+                team if gset & 1 else 0,
+                agent if gset & 2 else 0,
+                channel if gset & 4 else "",
+                priority if gset & 8 else "",
+                tag,
+            )
+            add(key, vector, frt, res)
     out: dict[dt.date, list[tuple]] = defaultdict(list)
-    for key, vector in cells.items():
-        out[key[0]].append((*key, *vector))
+    # In key order: a day's rows of one grouping land on neighbouring pages, so a read of one
+    # grouping over a year touches a few pages a day, not one page a row.
+    for key in sorted(cells, key=lambda k: (k[0], k[1], k[6], k[2], k[3], k[4], k[5])):  # the unique index's order
+        vector, frt, res = cells[key]
+        out[key[0]].append((*key, *vector, dict(frt), dict(res)))
     return out
 
 
 def _insert(rows: list[tuple]) -> None:
     if not rows:
         return
+    names = (*_KEY_COLUMNS, *ALL_FIELDS, *HIST_COLUMNS)
     if connection.vendor == "postgresql":
         from psycopg2.extras import execute_values
 
-        columns = ", ".join(f'"{c}"' for c in (*_KEY_COLUMNS, *ALL_FIELDS))
+        columns = ", ".join(f'"{c}"' for c in names)
+        template = "(" + ", ".join(["%s"] * (len(names) - 2) + ["%s::jsonb", "%s::jsonb"]) + ")"
+        dumps = json.JSONEncoder(separators=(",", ":")).encode
         with connection.cursor() as cursor:
             execute_values(
                 cursor.cursor if hasattr(cursor, "cursor") else cursor,
                 f"INSERT INTO {DailyRollup._meta.db_table} ({columns}) VALUES %s",
-                rows,
+                [(*r[:-2], dumps(r[-2]), dumps(r[-1])) for r in rows],
+                template=template,
                 page_size=1000,
             )
     else:
-        names = (*_KEY_COLUMNS, *ALL_FIELDS)
         DailyRollup.objects.bulk_create([DailyRollup(**dict(zip(names, r, strict=True))) for r in rows], batch_size=500)
 
 
@@ -228,20 +294,31 @@ def rollup_rebuild(
     return len(days), rows
 
 
+def rollup_refreshed_at(cache: dict | None = None) -> dt.datetime | None:
+    """The watermark: stored rollups hold every change made before it (None: never built).
+    Remembered in `cache` (one dict per page view)."""
+    if cache is not None and "watermark" in cache:
+        return cache["watermark"]
+    row = RollupState.objects.filter(name="daily").values_list("watermark", "last_run_at").first()
+    watermark, last_run_at = row or (None, None)
+    if cache is not None:
+        cache["watermark"], cache["last_run_at"] = watermark, last_run_at
+    return watermark
+
+
 def rollup_stored_until(cache: dict | None = None) -> dt.date | None:
     """Stored rollups answer for days up to this date (the day of the last run, as of that run);
-    None: never run. Remembered in `cache` (one dict per page view)."""
-    if cache is not None and "stored_until" in cache:
-        return cache["stored_until"]
-    watermark = RollupState.objects.filter(name="daily").values_list("watermark", flat=True).first()
-    out = _local_day(watermark) if watermark else None
-    if cache is not None:
-        cache["stored_until"] = out
-    return out
+    None: never run."""
+    watermark = rollup_refreshed_at(cache)
+    return _local_day(watermark) if watermark else None
 
 
-def rollup_refreshed_at() -> dt.datetime | None:
-    return RollupState.objects.filter(name="daily").values_list("watermark", flat=True).first()
+def rollup_unsolved_by_day(
+    *, day_from: dt.date, day_to: dt.date, dims: dict, tag_id: int | None = None
+) -> dict[dt.date, int]:
+    """{day: tickets created that day and unsolved as of the last refresh}, from stored rows."""
+    qs, _exact = _stored_rows(day_from, day_to, dims, tag_id, ("day",))
+    return {d: n for d, n in qs.values("day").annotate(n=Sum("unsolved")).values_list("day", "n").order_by() if n}
 
 
 def _live(day_from: dt.date, day_to: dt.date, tq: Q | None, sq: Q | None, cache: dict | None):
@@ -256,37 +333,89 @@ def _live(day_from: dt.date, day_to: dt.date, tq: Q | None, sq: Q | None, cache:
     return result
 
 
-def _stored(
-    day_from: dt.date, day_to: dt.date, dims: dict, tag_id: int | None, by: tuple[str, ...], cache: dict | None
-) -> dict[tuple, Counter]:
-    """Stored sums grouped by `by`: one indexed query on the grouping that holds exactly the
-    filtered and grouped dimensions."""
-    wanted = {n for n in DIMENSIONS if dims.get(n)} | {b for b in by if b != "day"}
-    gset = sum(DIM_BITS[n] for n in wanted) | (TAG_BIT if tag_id else 0)
-    key = ("stored", day_from, day_to, gset, tag_id, tuple(sorted((k, v) for k, v in dims.items() if v)), by)
-    if cache is not None and key in cache:
-        return cache[key]
+def _wanted_bits(dims: dict, tag_id: int | None, by: tuple[str, ...]) -> int:
+    wanted = sum(DIM_BITS[n] for n in DIMENSIONS if dims.get(n)) | sum(DIM_BITS[b] for b in by if b != "day")
+    return wanted | (TAG_BIT if tag_id else 0)
+
+
+def _stored_rows(day_from: dt.date, day_to: dt.date, dims: dict, tag_id: int | None, by: tuple[str, ...]):
+    """(queryset of the stored rows answering the filters and grouping, whether those rows are
+    exactly one per group value and day)."""
+    wanted = _wanted_bits(dims, tag_id, by)
+    gset = gset_for(wanted)
     condition = {"gset": gset, "tag_id": tag_id or 0, "day__gte": day_from, "day__lte": day_to}
     for name in DIMENSIONS:
         if dims.get(name):
             condition[name] = dims[name]
-        elif name not in wanted:
+        elif not gset & DIM_BITS[name]:
             condition[name] = _EMPTY[name]
-    qs = DailyRollup.objects.filter(**condition)
-    out: dict[tuple, Counter] = defaultdict(Counter)
-    if by == ("day",):
+    return DailyRollup.objects.filter(**condition), gset == wanted
+
+
+def _stored(
+    day_from: dt.date,
+    day_to: dt.date,
+    dims: dict,
+    tag_id: int | None,
+    by: tuple[str, ...],
+    cache: dict | None,
+    fields: tuple[str, ...] | None = None,
+) -> dict[tuple, Counter]:
+    """Stored sums grouped by `by`: one indexed query on the grouping that holds the filtered
+    and grouped dimensions (summing its rows when it is finer than asked). `fields`: only these
+    sums (groupings other than by day)."""
+    key = ("stored", day_from, day_to, tag_id, tuple(sorted((k, v) for k, v in dims.items() if v)), by, fields)
+    if cache is not None and key in cache:
+        return cache[key]
+    qs, exact = _stored_rows(day_from, day_to, dims, tag_id, by)
+    out: dict[tuple, Counter] = {}
+    if by == ("day",) and exact:
         # One row per day: no aggregation needed.
-        for r in qs.values("day", *ALL_FIELDS):
-            out[(r["day"],)].update({f: r[f] for f in ALL_FIELDS if r[f]})
+        for row in qs.values_list("day", *ALL_FIELDS):
+            out[(row[0],)] = Counter({f: v for f, v in zip(ALL_FIELDS, row[1:], strict=True) if v})
     else:
         # Hours are only read per day (the heat map); other groupings sum the KPI fields.
-        sums = {f"s_{f}": Sum(f) for f in SUM_FIELDS}
+        fields = ALL_FIELDS if "day" in by else (fields or SUM_FIELDS)
+        sums = {f"s_{f}": Sum(f) for f in fields}
         for r in qs.values(*by).annotate(**sums).order_by():
-            out[tuple(r[b] for b in by)].update({f: r[f"s_{f}"] for f in SUM_FIELDS if r[f"s_{f}"]})
-    out = dict(out)
+            out[tuple(r[b] for b in by)] = Counter({f: r[f"s_{f}"] for f in fields if r[f"s_{f}"]})
     if cache is not None:
         cache[key] = out
     return out
+
+
+_LIVE_INDEX = {"day": 0, "team_id": 1, "agent_id": 2, "channel": 3, "priority": 4}
+
+
+def _live_grouped(
+    day_from: dt.date,
+    day_to: dt.date,
+    dims: dict,
+    tag_id: int | None,
+    by: tuple[str, ...],
+    tq: Q | None,
+    sq: Q | None,
+    cache: dict | None,
+) -> dict[tuple, Counter]:
+    """The live computation of days day_from..day_to filtered and grouped like a stored read
+    (histogram buckets included)."""
+    if tag_id and tq is None:
+        tq, sq = Q(tags__id=tag_id), Q(ticket__tags__id=tag_id)
+    rows, _tag_rows = _live(day_from, day_to, tq, sq, cache)
+    out: dict[tuple, Counter] = defaultdict(Counter)
+    for key, sums in rows.items():
+        if any(dims.get(n) and key[_LIVE_INDEX[n]] != dims[n] for n in DIMENSIONS):
+            continue
+        out[tuple(key[_LIVE_INDEX[b]] for b in by)].update(sums)
+    return out
+
+
+def _stored_until_for(use_rollups: bool, live_tickets_q: Q | None, cache: dict | None) -> dt.date | None:
+    return rollup_stored_until(cache) if use_rollups and live_tickets_q is None else None
+
+
+def _is_histogram(name: str) -> bool:
+    return name[:2] in (FRT_HIST, RES_HIST)
 
 
 def rollup_sums(
@@ -300,12 +429,14 @@ def rollup_sums(
     live_surveys_q: Q | None = None,
     use_rollups: bool = True,
     cache: dict | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> dict[tuple, Counter]:
     """KPI sums (SUM_FIELDS and HOUR_FIELDS) over days day_from..day_to grouped by `by` (any of
-    day, team_id, agent_id, channel, priority), filtered by `dims` and a tag id. Stored rows for
-    days up to `rollup_stored_until()`, the rest computed live. Live throughout when
-    `use_rollups` is False or `live_tickets_q` is given (conditions rollups cannot answer);
-    then `tag_id` must be part of those conditions."""
+    day, team_id, agent_id, channel, priority), filtered by `dims` and a tag id (any
+    combination). Stored rows for days up to `rollup_stored_until()`, the rest computed live.
+    Live throughout when `use_rollups` is False or `live_tickets_q` is given (conditions
+    rollups cannot answer); then `tag_id` must be part of those conditions. `fields`: the sums
+    needed (a grouping other than by day may read only these; others may be missing)."""
     if by == ():
         # The total is the sum of the days: the page's per-day read answers both.
         per_day = rollup_sums(
@@ -323,28 +454,74 @@ def rollup_sums(
         for sums in per_day.values():
             total.update(sums)
         return {(): total} if per_day else {}
-    if tag_id and (any(b not in ("day", "agent_id", "channel") for b in by) or any(dims.get(n) for n in DIMENSIONS)):
-        raise ValueError("Tag rollups answer a tag alone, by day, agent or channel; use the live path.")
-    stored_until = rollup_stored_until(cache) if use_rollups and live_tickets_q is None else None
+    stored_until = _stored_until_for(use_rollups, live_tickets_q, cache)
     out: dict[tuple, Counter] = defaultdict(Counter)
     live_from = day_from
     if stored_until is not None and stored_until >= day_from:
         stored_to = min(day_to, stored_until)
-        for k, v in _stored(day_from, stored_to, dims, tag_id, by, cache).items():
+        for k, v in _stored(day_from, stored_to, dims, tag_id, by, cache, fields).items():
             out[k].update(v)
         live_from = stored_to + dt.timedelta(days=1)
     if live_from <= day_to:
-        tq = live_tickets_q
-        sq = live_surveys_q
-        if tag_id and tq is None:
-            tq, sq = Q(tags__id=tag_id), Q(ticket__tags__id=tag_id)
-        rows, _tag_rows = _live(live_from, day_to, tq, sq, cache)
-        index = {"day": 0, "team_id": 1, "agent_id": 2, "channel": 3, "priority": 4}
-        for key, sums in rows.items():
-            if any(dims.get(n) and key[index[n]] != dims[n] for n in DIMENSIONS):
-                continue
-            out[tuple(key[index[b]] for b in by)].update(sums)
+        live = _live_grouped(live_from, day_to, dims, tag_id, by, live_tickets_q, live_surveys_q, cache)
+        for k, v in live.items():
+            out[k].update({name: n for name, n in v.items() if not _is_histogram(name)})
     return dict(out)
+
+
+def _stored_histograms(day_from: dt.date, day_to: dt.date, dims: dict, tag_id: int | None) -> tuple[Counter, Counter]:
+    """The first response and resolution histograms of the stored rows, summed (one query)."""
+    qs, _exact = _stored_rows(day_from, day_to, dims, tag_id, ("day",))
+    frt: Counter = Counter()
+    res: Counter = Counter()
+    if connection.vendor == "postgresql":
+        sql, params = qs.values("frt_hist", "resolution_hist").order_by().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH r AS ({sql}) "
+                "SELECT 0, e.key, SUM(e.value::int) FROM r, jsonb_each_text(r.frt_hist) e GROUP BY e.key "
+                "UNION ALL "
+                "SELECT 1, e.key, SUM(e.value::int) FROM r, jsonb_each_text(r.resolution_hist) e GROUP BY e.key",
+                params,
+            )
+            for which, bucket, n in cursor.fetchall():
+                (res if which else frt)[int(bucket)] += int(n)
+        return frt, res
+    for frt_hist, res_hist in qs.values_list("frt_hist", "resolution_hist"):
+        frt.update({int(k): v for k, v in (frt_hist or {}).items()})
+        res.update({int(k): v for k, v in (res_hist or {}).items()})
+    return frt, res
+
+
+def rollup_histograms(
+    *,
+    day_from: dt.date,
+    day_to: dt.date,
+    dims: dict,
+    tag_id: int | None = None,
+    live_tickets_q: Q | None = None,
+    live_surveys_q: Q | None = None,
+    use_rollups: bool = True,
+    cache: dict | None = None,
+) -> tuple[Counter, Counter]:
+    """({bucket: tickets} of first response times, the same of resolution times) over days
+    day_from..day_to, filtered like `rollup_sums` (stored rows, later days live)."""
+    stored_until = _stored_until_for(use_rollups, live_tickets_q, cache)
+    frt: Counter = Counter()
+    res: Counter = Counter()
+    live_from = day_from
+    if stored_until is not None and stored_until >= day_from:
+        stored_to = min(day_to, stored_until)
+        frt, res = _stored_histograms(day_from, stored_to, dims, tag_id)
+        live_from = stored_to + dt.timedelta(days=1)
+    if live_from <= day_to:
+        live = _live_grouped(live_from, day_to, dims, tag_id, (), live_tickets_q, live_surveys_q, cache)
+        for name, n in live.get((), Counter()).items():
+            if name[:2] == FRT_HIST:
+                frt[int(name[2:])] += n
+            elif name[:2] == RES_HIST:
+                res[int(name[2:])] += n
+    return frt, res
 
 
 def hourly_sums(

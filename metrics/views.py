@@ -21,6 +21,7 @@ from . import charts
 from .exports import csv_response
 from .forms import filters_from_request, filters_query
 from .models import SURVEY_SCALES
+from .page_cache import dashboard_cached
 from .pdf import kpi_table_pdf, pdf_response
 from .rollups import rollup_refreshed_at
 from .selectors import (
@@ -193,11 +194,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form, filters = filters_from_request(request.GET)
     cache: dict = {}
     user = request.user
-    summary = kpi_summary(user=user, filters=filters, cache=cache)
-    volume = kpi_volume_by_channel(user=user, filters=filters, cache=cache)
-    trend = kpi_daily_trend(user=user, filters=filters, cache=cache)
-    heat = kpi_volume_by_weekday_hour(user=user, filters=filters, cache=cache)
-    agents = kpi_agents(user=user, filters=filters, cache=cache)
+
+    def compute() -> tuple:
+        return (
+            kpi_summary(user=user, filters=filters, cache=cache),
+            kpi_volume_by_channel(user=user, filters=filters, cache=cache),
+            kpi_daily_trend(user=user, filters=filters, cache=cache),
+            kpi_volume_by_weekday_hour(user=user, filters=filters, cache=cache),
+            kpi_agents(user=user, filters=filters, cache=cache),
+        )
+
+    # A fresh copy either way (the cache pickles), so adding links below changes nothing cached.
+    summary, volume, trend, heat, agents = dashboard_cached(
+        user=user, key_parts=("dashboard", filters), compute=compute, page_cache=cache
+    )
     if request.GET.get("export") == "pdf":
         content = kpi_table_pdf(
             summary=summary,
@@ -222,10 +232,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         row["label"] = channel_labels.get(row["channel"], row["channel"])
         row["url"] = ticket_list_url(filters, channel=row["channel"])
     day_base = ticket_list_url(filters, dates=False)  # then each day's dates (a year is 365 links)
+    zone = timezone.get_current_timezone()
     for point in trend:
-        start = timezone.make_aware(dt.datetime.combine(point["day"], dt.time.min))
-        end = start + dt.timedelta(days=1, microseconds=-1)
-        point["url"] = f"{day_base}&{urlencode([('created_after', _iso(start)), ('created_before', _iso(end))])}"
+        start = dt.datetime.combine(point["day"], dt.time.min, tzinfo=zone)
+        end = dt.datetime.combine(point["day"], dt.time.max, tzinfo=zone)
+        dates = urlencode([("created_after", start.isoformat()), ("created_before", end.isoformat())])
+        point["url"] = f"{day_base}&{dates}"
     for bucket in summary.backlog:
         bucket["url"] = ticket_list_url(
             filters,
@@ -237,8 +249,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for agent in agents:
         agent["url"] = drill_url(filters, "solved", agent=agent["agent_id"])
     heat_chart = charts.heat_map(heat)
+    cell_base = drill_url(filters, "created")  # then each cell's weekday and hour
     for cell in heat_chart["cells"]:
-        cell["url"] = drill_url(filters, "created", weekday=cell["weekday"], hour=cell["hour"])
+        cell["url"] = f"{cell_base}&{urlencode([('weekday', cell['weekday']), ('hour', cell['hour'])])}"
+    heat_chart["cells_html"] = charts.heat_cells_html(heat_chart)
     weekday_rows = [
         {
             "label": charts.weekday_label(wd),
@@ -272,7 +286,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "filters": filters,
             "summary": summary,
-            "refreshed_at": rollup_refreshed_at(),
+            "refreshed_at": rollup_refreshed_at(cache),
             "goals": goals,
             "definitions": KPI_DEFINITIONS,
             "volume_chart": charts.bar_chart(volume, label_key="label", value_key="count"),
