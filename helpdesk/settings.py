@@ -464,8 +464,12 @@ METRICS_SURVEY_DELAY_MINUTES = env_int("METRICS_SURVEY_DELAY_MINUTES", 60)
 METRICS_SURVEY_SAMPLE_PERCENT = env_int("METRICS_SURVEY_SAMPLE_PERCENT", 100)
 METRICS_SURVEY_REPLY_DAYS = env_int("METRICS_SURVEY_REPLY_DAYS", 7)
 METRICS_ROLLUP_MINUTES = env_int("METRICS_ROLLUP_MINUTES", 10)
-# Dashboard medians are exact up to this many tickets in the range, else over a sample of days.
-METRICS_MEDIAN_SAMPLE_ROWS = env_int("METRICS_MEDIAN_SAMPLE_ROWS", 20000)
+# Dashboard medians come from the rollups' histograms (within 4.5%); exact for ranges with at
+# most this many tickets (0: never once rollups are built) or while no rollups are built.
+METRICS_MEDIAN_EXACT_ROWS = env_int("METRICS_MEDIAN_EXACT_ROWS", 0)
+# The dashboard keeps its figures per filter set this long (seconds; 0: off); a rollup refresh
+# starts afresh.
+METRICS_DASHBOARD_CACHE_SECONDS = env_int("METRICS_DASHBOARD_CACHE_SECONDS", 60)
 # Weekly KPI report email (beat, Mondays 07:00 in TIME_ZONE) to managers and admins, plus these addresses.
 METRICS_WEEKLY_REPORT = env_bool("METRICS_WEEKLY_REPORT", True)
 METRICS_WEEKLY_REPORT_RECIPIENTS = env_list("METRICS_WEEKLY_REPORT_RECIPIENTS")
