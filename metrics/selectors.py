@@ -42,8 +42,8 @@ KPI_DEFINITIONS: dict[str, str] = {
         "First response time: time from the ticket's creation to the first agent reply, over tickets created "
         "in the range that have a reply. Median and average in calendar hours; the business-hours average counts "
         "only the opening hours of the calendar of the ticket's SLA policy (calendar time when it has none). "
-        "The median is read from a histogram of the times kept with the daily figures (buckets 9% wide): it is "
-        "at most 4.5% off the exact median (30 seconds under a minute)."
+        "The median is read from a histogram of the times kept with the daily figures (buckets 9% wide): its "
+        "error is below 4.5% (30 seconds under a minute)."
     ),
     "nrt": _(
         "Next response time: for every later agent reply, the time since the first customer message that "
@@ -53,7 +53,7 @@ KPI_DEFINITIONS: dict[str, str] = {
         "Resolution time: time from creation to solved, over tickets created in the range that are solved or "
         "closed now. Calendar hours (median and average), and an average in business hours of the SLA "
         "calendar that also leaves out time spent pending or on hold. The median is read from a histogram of "
-        "the times, like the first response median: at most 4.5% off."
+        "the times, like the first response median: error below 4.5%."
     ),
     "reopen": _(
         "Reopen rate: share of the solved tickets created in the range that were reopened at least once "
