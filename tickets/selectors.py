@@ -133,6 +133,9 @@ TICKET_SEARCH_CONFIG = "english"
 # the stored documents) decides for words; phrases, which it estimates poorly, are counted by
 # fetching up to this many ids. See ticket_search.
 TICKET_SEARCH_IDS_MAX = 8_000
+# Ids fetched first when the list's own team or assignee conditions narrow the documents to at
+# most this many (estimated, then counted); a frequent word among them is walked for instead.
+TICKET_SEARCH_NARROWED_IDS_MAX = 2_000
 # work_mem for fetching those ids (see _work_mem).
 TICKET_SEARCH_WORK_MEM = "32MB"
 
@@ -209,6 +212,19 @@ def _ticket_search_documents(
     if not tsquery:
         # Only stop words or punctuation: no text can match.
         return queryset.filter(by_number) if by_number else queryset.none()
+    # The list's own conditions on the copied team and assignee ("mine", a team filter) narrow
+    # the documents further: a word common overall but rare among the agent's own tickets or one
+    # team's is then fetched by id, where the walk would read the whole list to find it.
+    copied = _copied_list_q(queryset)
+    if copied is not None:
+        narrowed = documents.filter(copied)
+        if "<" in tsquery:
+            documents = narrowed  # counted below, among fewer candidates
+        elif _estimated_rows(narrowed) <= TICKET_SEARCH_NARROWED_IDS_MAX:
+            with _work_mem(documents.db, TICKET_SEARCH_WORK_MEM):
+                ids = list(narrowed.values_list("ticket_id", flat=True)[: TICKET_SEARCH_NARROWED_IDS_MAX + 1])
+            if len(ids) <= TICKET_SEARCH_NARROWED_IDS_MAX:
+                return queryset.filter(Q(pk__in=ids) | by_number)
     # A phrase ('a <-> b') is estimated as if its words were independent, often far below what
     # it matches (and the walk for a phrase that is in fact rare would read every ticket): count
     # it instead, up to the limit. Its cost is bounded by the tickets having all its words.
@@ -220,6 +236,56 @@ def _ticket_search_documents(
     # Many matches (a fifth of all tickets say "refund"): collecting them all costs more than
     # walking the list in its own order and testing each ticket's document until the page is full.
     return queryset.filter(_ExistsPerRow(every_document.filter(ticket_id=OuterRef("pk"))) | by_number)
+
+
+# Columns of the ticket that TicketSearchDocument copies (kept by the triggers of migration 0010).
+_DOCUMENT_COPIED_COLUMNS = {"team_id": "team_id", "assignee_id": "assignee_id"}
+
+
+def _copied_list_q(queryset: QuerySet[Ticket]) -> Q | None:
+    """The list's top-level conditions (ANDed) that are an equality, IN or IS NULL on a column the
+    search documents copy, as a condition on TicketSearchDocument; None when there is none. It
+    only narrows the documents to a superset of the list's matches (the list keeps its own
+    conditions)."""
+    from django.db.models.expressions import Col
+    from django.db.models.lookups import Exact, In, IsNull
+    from django.db.models.sql.where import AND, WhereNode
+
+    base = queryset.query.get_initial_alias() if queryset.query.alias_map else None
+    found = Q()
+    any_found = False
+
+    def visit(node: Any) -> None:
+        nonlocal found, any_found
+        if isinstance(node, WhereNode):
+            if node.connector != AND or node.negated:
+                return
+            for child in node.children:
+                visit(child)
+            return
+        if not isinstance(node, Exact | In | IsNull) or not isinstance(node.lhs, Col):
+            return
+        column = node.lhs.target.column
+        if node.lhs.alias != base or node.lhs.target.model is not Ticket or column not in _DOCUMENT_COPIED_COLUMNS:
+            return
+        rhs = node.rhs
+        if isinstance(node, In) and isinstance(rhs, list | tuple | set | frozenset):
+            rhs = [getattr(value, "pk", value) for value in rhs]
+        rhs = getattr(rhs, "pk", rhs)
+        if isinstance(node, In):
+            if not isinstance(rhs, list | tuple | set | frozenset):
+                return
+            found &= Q(**{f"{_DOCUMENT_COPIED_COLUMNS[column]}__in": list(rhs)})
+        elif isinstance(node, IsNull):
+            found &= Q(**{f"{_DOCUMENT_COPIED_COLUMNS[column]}__isnull": bool(rhs)})
+        else:
+            if not isinstance(rhs, int | str) or isinstance(rhs, bool):
+                return
+            found &= Q(**{_DOCUMENT_COPIED_COLUMNS[column]: rhs})
+        any_found = True
+
+    visit(queryset.query.where)
+    return found if any_found else None
 
 
 def _visible_documents_q(user: AbstractBaseUser | AnonymousUser | None) -> Q | None:

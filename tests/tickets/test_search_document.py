@@ -11,6 +11,7 @@ import importlib
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services.privacy import customer_erase
@@ -272,3 +273,95 @@ def test_the_documents_narrowing_keeps_every_ticket_an_agent_may_see(world):  # 
             TicketSearchDocument.objects.filter(_visible_documents_q(user)).values_list("ticket_id", flat=True)
         )
         assert visible and visible <= narrowed
+
+
+# The plans the search may take for a list with filters (see ticket_search): the ids of the
+# matching documents (narrowed by visibility), those narrowed further by the list's own team and
+# assignee conditions, or the walk along the list.
+SEARCH_PLANS = {
+    "ids": {"TICKET_SEARCH_IDS_MAX": 10**9, "TICKET_SEARCH_NARROWED_IDS_MAX": 0},
+    "narrowed ids": {"TICKET_SEARCH_IDS_MAX": 0, "TICKET_SEARCH_NARROWED_IDS_MAX": 10**9},
+    "walk": {"TICKET_SEARCH_IDS_MAX": 0, "TICKET_SEARCH_NARROWED_IDS_MAX": 0},
+}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"queue": "all"},
+        {"queue": "mine"},
+        {"queue": "unsolved"},
+        {"queue": "pending"},
+        {"queue": "all", "tag": "billing"},
+        {"queue": "all", "status": "closed", "priority": "urgent"},
+        {"queue": "all", "sort": "number"},
+        {"queue": "unsolved", "team": "TECH"},
+        {"queue": "all", "team": "BILLING"},
+    ],
+    ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()),
+)
+def test_search_with_a_list_shows_the_same_tickets_in_the_same_order_whatever_the_plan(
+    world,  # noqa: F811
+    monkeypatch,
+    params,
+):
+    """A word combined with views, filters, team filters and sorts: each plan lists exactly the
+    tickets of the list (as the agent may see them) that say it, in the list's order; another
+    team's tickets stay out, an own assigned one of that team stays in."""
+    from tickets.models import Tag
+
+    alice, billing, tech = world["alice"], world["billing"], world["tech"]
+    other = make_agent("olga", teams=[tech])
+    billing_tag = Tag.objects.create(name="billing")
+    tickets = []
+    for i, (team, assignee, status, priority) in enumerate(
+        [
+            (billing, alice, "open", "urgent"),
+            (billing, None, "pending", "low"),
+            (tech, None, "open", "urgent"),  # not hers
+            (tech, alice, "pending", "high"),  # another team's, assigned to her
+            (None, None, "closed", "urgent"),
+            (billing, other, "closed", "urgent"),
+            (tech, other, "closed", "urgent"),  # not hers
+            (None, alice, "new", "normal"),
+            (billing, None, "solved", "normal"),
+        ]
+    ):
+        ticket = TicketFactory(team=team, assignee=assignee, status=status, priority=priority)
+        inbound(ticket, f"The gizmo number {i} rattles")
+        if i % 2 == 0:
+            ticket.tags.add(billing_tag)
+        tickets.append(ticket)
+    TicketFactory(team=billing, subject="No such word here")
+    params = {
+        key: {"TECH": str(tech.pk), "BILLING": str(billing.pk)}.get(value, value) for key, value in params.items()
+    }
+    expected = None
+    for plan, limits in SEARCH_PLANS.items():
+        for name, value in limits.items():
+            monkeypatch.setattr(f"tickets.selectors.{name}", value)
+        cache.clear()
+        shown = listed(_list(world, q="gizmo", **params))
+        without_word = listed(_list(world, **params))
+        wanted = [n for n in without_word if n in {t.number for t in tickets}]
+        assert shown == wanted, plan
+        assert expected is None or shown == expected, plan
+        expected = shown
+        monkeypatch.undo()
+    if params.get("queue") == "all" and len(params) == 1:
+        assert tickets[2].number not in expected and tickets[3].number in expected
+        assert len(expected) == 7
+
+
+def test_the_list_conditions_copied_to_the_documents_are_only_team_and_assignee_equalities(world):  # noqa: F811
+    """Only conditions ANDed at the top of the list, on the ticket's own team or assignee, narrow
+    the documents (an OR, a negation or another table's column would drop matching tickets)."""
+    from tickets.selectors import _copied_list_q
+
+    alice, tech = world["alice"], world["tech"]
+    assert _copied_list_q(Ticket.objects.filter(assignee=alice, status="open")) == Q(assignee_id=alice.pk)
+    assert _copied_list_q(Ticket.objects.filter(team__in=[tech.pk])) == Q(team_id__in=[tech.pk])
+    assert _copied_list_q(Ticket.objects.filter(assignee__isnull=True)) == Q(assignee_id__isnull=True)
+    assert _copied_list_q(Ticket.objects.filter(Q(team=tech) | Q(assignee=alice))) is None
+    assert _copied_list_q(Ticket.objects.exclude(team=tech)) is None
+    assert _copied_list_q(Ticket.objects.filter(requester__tickets__team=tech)) is None
