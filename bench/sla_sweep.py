@@ -145,6 +145,11 @@ def main() -> None:
         SlaLedgerEntry.objects.filter(policy=policy).delete()
         SlaClock.objects.filter(policy=policy).delete()
         with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM tickets_ticketsearchdocument WHERE ticket_id IN "
+                "(SELECT id FROM tickets_ticket WHERE number >= %s AND number < %s)",
+                [base, base + args.tickets],
+            )
             cursor.execute("DELETE FROM tickets_ticket WHERE number >= %s AND number < %s", [base, base + args.tickets])
             # Without signals, as it was created (no re-apply).
             cursor.execute("DELETE FROM tickets_slatarget WHERE policy_id = %s", [policy.pk])

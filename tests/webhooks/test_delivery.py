@@ -178,3 +178,31 @@ def test_a_delivery_is_sent_once_even_if_its_task_runs_twice(receiver, subscribe
     delivery = WebhookDelivery.objects.get()
     assert webhook_deliver_task(delivery.pk) == "skipped"
     assert len(receiver.requests) == 1
+
+
+def test_events_before_any_subscription_are_skipped_and_a_new_subscription_hears_the_next_one(
+    receiver, subscribe, django_capture_on_commit_callbacks
+):
+    """Without active subscriptions, events cost no webhook work (the answer is cached); a
+    subscription made afterwards is heard from its very next event, and deactivating it stops it."""
+    from django.core.cache import cache
+
+    from webhooks.receivers import ANY_ACTIVE_KEY
+
+    cache.delete(ANY_ACTIVE_KEY)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        _ticket()
+    assert cache.get(ANY_ACTIVE_KEY) is False
+    assert callbacks and not any(getattr(cb, "__module__", "") == "webhooks.receivers" for cb in callbacks)
+
+    subscription = subscribe(["ticket.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = _ticket()
+    assert [r.json["data"]["ticket"]["number"] for r in receiver.requests] == [ticket.number]
+
+    subscription.is_active = False
+    subscription.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        _ticket()
+    assert len(receiver.requests) == 1
+    assert WebhookDelivery.objects.count() == 1
