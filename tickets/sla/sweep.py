@@ -144,7 +144,7 @@ def _notify_ids(ticket: Ticket) -> list[int]:
 def _event(clock: SlaClock, kind: str, now: dt.datetime) -> Event:
     ticket = clock.ticket
     return Event(
-        ticket_id=ticket.pk,
+        ticket=ticket,  # the loaded ticket, so the Event listeners read it without a query
         object_type="ticket",
         object_id=ticket.pk,
         verb="sla_breached" if kind == SlaLedgerKind.BREACHED else "sla_warned",
